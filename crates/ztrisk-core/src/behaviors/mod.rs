@@ -1,0 +1,12 @@
+//! Behaviors: the catalog of predefined detectors, their settings, an account's configuration
+//! and the validated updates that `PUT /behaviors` applies to it.
+
+mod catalog;
+mod config;
+mod settings;
+mod update;
+
+pub use catalog::Predefined;
+pub use config::{AccountBehaviors, BehaviorConfig, CUSTOM_DESCRIPTION};
+pub use settings::{SettingKey, SettingSpec, Settings};
+pub use update::{BehaviorUpdate, EntryUpdate};

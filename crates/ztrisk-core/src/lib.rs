@@ -1,0 +1,15 @@
+//! The ztrisk domain, pure and synchronous: identifiers, risk levels, the behavior catalog and
+//! its settings, permissions and credentials. No IO, no async, no SQL: everything here can be
+//! tested with plain values.
+
+pub mod behaviors;
+pub mod credentials;
+pub mod field_error;
+pub mod ids;
+pub mod permissions;
+pub mod risk;
+
+pub use field_error::FieldError;
+pub use ids::{AccountId, BehaviorId};
+pub use permissions::{Permission, PermissionSet};
+pub use risk::RiskLevel;

@@ -1,0 +1,110 @@
+//! Application state, the router and the serving loop.
+
+use crate::cache::GenerationCache;
+use crate::error::{ApiError, InternalErrorDetail};
+use crate::rate_limit::RateLimiter;
+use crate::{request_id, routes};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use ztrisk_core::AccountId;
+use ztrisk_store::Store;
+use ztrisk_store::model::{ApiUser, TokenRecord};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted by the configuration endpoints.
+    pub body_limit: usize,
+    /// Requests per minute per credential (token or API key); 0 disables the limit.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            rate_limit_per_minute: 6000,
+        }
+    }
+}
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    pub(crate) caches: Arc<Caches>,
+    pub(crate) rate_limiter: Arc<RateLimiter>,
+}
+
+pub(crate) struct Caches {
+    pub tokens: GenerationCache<[u8; 32], Option<Arc<TokenRecord>>>,
+    pub api_users: GenerationCache<String, Option<Arc<ApiUser>>>,
+    /// The serialized GET `/behaviors` response of each account.
+    pub behaviors: GenerationCache<AccountId, Bytes>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self {
+            store,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            config: Arc::new(config),
+            caches: Arc::new(Caches {
+                tokens: GenerationCache::new(100_000),
+                api_users: GenerationCache::new(10_000),
+                behaviors: GenerationCache::new(100_000),
+            }),
+        }
+    }
+}
+
+/// The whole HTTP API, served both under `/client/v4` and at the root.
+pub fn router(state: AppState) -> Router {
+    let api = routes::api();
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .nest("/client/v4", api.clone())
+        .merge(api)
+        .merge(routes::ops::routes())
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+async fn fallback(uri: axum::extract::OriginalUri) -> ApiError {
+    ApiError::NoRoute(uri.0.path().to_owned())
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    let mut response = ApiError::Internal(format!("panic: {detail}")).into_response();
+    response
+        .extensions_mut()
+        .insert(InternalErrorDetail(format!("panic: {detail}")));
+    response
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,208 @@
+//! Who is calling, and may they do this here?
+//!
+//! Two schemes, as Cloudflare: `Authorization: Bearer <token>`, or the legacy
+//! `X-Auth-Email` + `X-Auth-Key` global API key. When `Authorization` is present it decides,
+//! because the official SDKs send every credential they were configured with.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use chrono::Utc;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use ztrisk_core::credentials::{self, SecretHash};
+use ztrisk_core::{AccountId, Permission, PermissionSet};
+use ztrisk_store::model::{ApiUser, TokenRecord, TokenStatus};
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Token(Arc<TokenRecord>),
+    ApiKey(Arc<ApiUser>),
+}
+
+impl Principal {
+    fn accounts(&self) -> &[AccountId] {
+        match self {
+            Principal::Token(t) => &t.accounts,
+            Principal::ApiKey(u) => &u.accounts,
+        }
+    }
+
+    fn permissions(&self) -> PermissionSet {
+        match self {
+            Principal::Token(t) => t.permissions,
+            // A global API key acts with every permission on the user's accounts.
+            Principal::ApiKey(_) => PermissionSet::all(),
+        }
+    }
+}
+
+/// Authenticates the request's credentials and charges the request to them.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let principal = identify(state, headers).await?;
+    let key = match &principal {
+        Principal::Token(t) => t.id.as_str(),
+        Principal::ApiKey(u) => u.email.as_str(),
+    };
+    state
+        .rate_limiter
+        .check(key, std::time::Instant::now())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    Ok(principal)
+}
+
+async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(bearer_token)
+            .filter(|t| credentials::is_token_shaped(t))
+            .ok_or(ApiError::MalformedAuthorization)?;
+        return authenticate_token(state, token).await.map(Principal::Token);
+    }
+    let email = headers.get("x-auth-email");
+    let key = headers.get("x-auth-key");
+    let (Some(email), Some(key)) = (email, key) else {
+        return Err(ApiError::MissingCredentials);
+    };
+    let email = email
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|e| credentials::is_email_shaped(e))
+        .ok_or(ApiError::MalformedAuthEmail)?;
+    let key = key
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| credentials::is_api_key_shaped(k))
+        .ok_or(ApiError::MalformedAuthKey)?;
+    authenticate_key(state, email, key)
+        .await
+        .map(Principal::ApiKey)
+}
+
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn authenticate_token(state: &AppState, token: &str) -> Result<Arc<TokenRecord>, ApiError> {
+    let hash = SecretHash::of(token);
+    let generation = state.store.generation();
+    let record = match state.caches.tokens.get(generation, &hash.0) {
+        Some(cached) => cached,
+        None => {
+            let found = state.store.token_by_hash(&hash).await?.map(Arc::new);
+            state
+                .caches
+                .tokens
+                .insert(generation, hash.0, found.clone());
+            found
+        }
+    };
+    match record {
+        Some(record)
+            if record.secret_hash.matches(&hash)
+                && record.status(Utc::now()) == TokenStatus::Active =>
+        {
+            Ok(record)
+        }
+        _ => Err(ApiError::AuthenticationFailed),
+    }
+}
+
+async fn authenticate_key(
+    state: &AppState,
+    email: &str,
+    key: &str,
+) -> Result<Arc<ApiUser>, ApiError> {
+    let email = email.to_ascii_lowercase();
+    let generation = state.store.generation();
+    let user = match state.caches.api_users.get(generation, &email) {
+        Some(cached) => cached,
+        None => {
+            let found = state.store.api_user(&email).await?.map(Arc::new);
+            state
+                .caches
+                .api_users
+                .insert(generation, email, found.clone());
+            found
+        }
+    };
+    let presented = SecretHash::of(key);
+    // Compare against something even for unknown users, so timing does not reveal them.
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.key_hash)
+        .unwrap_or(SecretHash([0; 32]));
+    match user {
+        Some(user) if user.key_hash.is_some() && stored.matches(&presented) => Ok(user),
+        _ => Err(ApiError::AuthenticationFailed),
+    }
+}
+
+/// What an endpoint requires: at least one of `ACCEPTED`.
+pub trait Operation: Send + Sync + 'static {
+    const ACCEPTED: &'static [Permission];
+}
+
+/// An authenticated caller allowed to perform `O` on the account named in the path.
+///
+/// Checks run in the order a client can act on: a malformed account id is a 404 (it is not a
+/// route), then credentials (400/403), then the account and the permission (403). A caller
+/// without access to an account gets the same 403 whether or not the account exists.
+pub struct AccountAccess<O> {
+    pub account: AccountId,
+    #[allow(dead_code)]
+    pub principal: Principal,
+    _operation: PhantomData<O>,
+}
+
+impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let account = account_from_path(parts).await?;
+        let principal = authenticate(state, &parts.headers).await?;
+        if !principal.accounts().contains(&account) {
+            return Err(ApiError::Unauthorized(
+                "these credentials have no access to this account".into(),
+            ));
+        }
+        if !principal.permissions().allows_any(O::ACCEPTED) {
+            let names: Vec<&str> = O::ACCEPTED.iter().map(|p| p.name()).collect();
+            return Err(ApiError::Unauthorized(format!(
+                "requires one of these permissions: {}",
+                names.join(", ")
+            )));
+        }
+        Ok(Self {
+            account,
+            principal,
+            _operation: PhantomData,
+        })
+    }
+}
+
+async fn account_from_path(parts: &mut Parts) -> Result<AccountId, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok();
+    params
+        .as_ref()
+        .and_then(|p| p.iter().find(|(name, _)| *name == "account_id"))
+        .and_then(|(_, value)| value.parse().ok())
+        .ok_or_else(|| ApiError::NoRoute(request_path(parts)))
+}
+
+/// The path as the client sent it (before any `/client/v4` prefix was stripped).
+pub fn request_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_owned())
+        .unwrap_or_else(|| parts.uri.path().to_owned())
+}

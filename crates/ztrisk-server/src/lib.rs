@@ -1,0 +1,17 @@
+//! ztrisk's HTTP API: Cloudflare's `zt_risk_scoring` endpoints, served by axum.
+//!
+//! [`router`] is a plain function of an [`AppState`], so tests can drive it in-process or over
+//! a real socket; [`serve`] binds nothing itself and runs until the shutdown future resolves.
+
+mod app;
+mod auth;
+mod body;
+mod cache;
+mod error;
+mod rate_limit;
+mod request_id;
+mod response;
+mod routes;
+
+pub use app::{AppState, ServerConfig, router, serve};
+pub use error::ApiError;

@@ -1,0 +1,102 @@
+//! A store that fails on behavior reads, to prove 500s are answered without leaking details.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use ztrisk_core::AccountId;
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
+use ztrisk_core::credentials::SecretHash;
+use ztrisk_store::model::{Account, ApiUser, NewToken, TokenRecord};
+use ztrisk_store::{SqliteStore, Store, StoreError};
+
+/// A detail that must appear in logs only, never in a response.
+pub const SECRET_DETAIL: &str = "disk I/O error at /var/lib/secret-path";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    Error,
+    Panic,
+}
+
+pub struct FaultyStore {
+    inner: Arc<SqliteStore>,
+    fault: Fault,
+}
+
+impl FaultyStore {
+    pub fn new(inner: Arc<SqliteStore>, fault: Fault) -> Self {
+        Self { inner, fault }
+    }
+
+    fn trip(&self) -> Result<(), StoreError> {
+        match self.fault {
+            Fault::None => Ok(()),
+            Fault::Error => Err(StoreError::Backend(SECRET_DETAIL.into())),
+            Fault::Panic => panic!("{SECRET_DETAIL}"),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn bootstrap(
+        &self,
+        name: &str,
+        token: NewToken,
+    ) -> Result<Option<(Account, TokenRecord)>, StoreError> {
+        self.inner.bootstrap(name, token).await
+    }
+    async fn create_account(&self, name: &str) -> Result<Account, StoreError> {
+        self.inner.create_account(name).await
+    }
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.inner.list_accounts().await
+    }
+    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError> {
+        self.inner.create_token(token).await
+    }
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.inner.list_tokens().await
+    }
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.revoke_token(id).await
+    }
+    async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.token_by_hash(hash).await
+    }
+    async fn set_api_key(
+        &self,
+        email: &str,
+        hash: SecretHash,
+        accounts: &[AccountId],
+    ) -> Result<ApiUser, StoreError> {
+        self.inner.set_api_key(email, hash, accounts).await
+    }
+    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError> {
+        self.inner.api_user(email).await
+    }
+    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError> {
+        self.inner.list_api_users().await
+    }
+    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError> {
+        self.inner.revoke_api_key(email).await
+    }
+    async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError> {
+        self.trip()?;
+        self.inner.behaviors(account).await
+    }
+    async fn update_behaviors(
+        &self,
+        account: AccountId,
+        update: BehaviorUpdate,
+    ) -> Result<AccountBehaviors, StoreError> {
+        self.trip()?;
+        self.inner.update_behaviors(account, update).await
+    }
+}

@@ -1,0 +1,74 @@
+//! ztrisk's storage: the [`Store`] trait that everything above talks to, and its backends.
+//!
+//! Nothing above this crate writes SQL. Each backend has its own dialect and migrations
+//! (`migrations/<backend>/`), embedded in the binary and applied when the store opens.
+
+mod error;
+pub mod model;
+mod sqlite;
+
+pub use error::StoreError;
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+use async_trait::async_trait;
+use model::{Account, ApiUser, NewToken, TokenRecord};
+use ztrisk_core::AccountId;
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
+use ztrisk_core::credentials::SecretHash;
+
+/// Persistent state of a ztrisk installation.
+///
+/// Implementations are shared by every request (`Arc<dyn Store>`), must be safe to call
+/// concurrently, and make each write atomic and durable before returning.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A number that changes whenever data may have been changed by anyone, including other
+    /// processes or replicas on the same database. In-memory caches above the store remember
+    /// it when they fill and drop what they hold when it moves. Must be cheap: it is read on
+    /// every request.
+    fn generation(&self) -> u64;
+
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// On an installation without accounts, creates `account_name` and an admin token in one
+    /// transaction and returns both; on any other installation does nothing and returns `None`.
+    async fn bootstrap(
+        &self,
+        account_name: &str,
+        admin_token: NewToken,
+    ) -> Result<Option<(Account, TokenRecord)>, StoreError>;
+
+    async fn create_account(&self, name: &str) -> Result<Account, StoreError>;
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Stores a new token; every account it names must exist.
+    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Marks a token revoked; `false` when there is no such token.
+    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError>;
+    async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Creates the user `email` if needed, replaces their global API key and adds them to
+    /// `accounts` (which must exist).
+    async fn set_api_key(
+        &self,
+        email: &str,
+        key_hash: SecretHash,
+        accounts: &[AccountId],
+    ) -> Result<ApiUser, StoreError>;
+    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError>;
+    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError>;
+    /// Removes a user's global API key; `false` when the user has none.
+    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError>;
+
+    /// The account's behaviors: every predefined one plus its custom ones.
+    async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError>;
+    /// Applies a validated update atomically, serialized with other updates of the account,
+    /// and returns the configuration after it.
+    async fn update_behaviors(
+        &self,
+        account: AccountId,
+        update: BehaviorUpdate,
+    ) -> Result<AccountBehaviors, StoreError>;
+}

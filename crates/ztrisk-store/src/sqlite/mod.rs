@@ -1,0 +1,232 @@
+//! The embedded SQLite backend: one database file in WAL mode.
+//!
+//! Writes go through one writer thread that commits in groups (see [`writer`]); reads use a
+//! small pool of read-only connections, so readers never wait for the writer.
+
+mod accounts;
+mod behaviors;
+mod credentials;
+mod migrations;
+mod pool;
+mod time;
+mod writer;
+
+use crate::model::{Account, ApiUser, NewToken, TokenRecord};
+use crate::{Store, StoreError};
+use async_trait::async_trait;
+use pool::ReadPool;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use writer::Writer;
+use ztrisk_core::AccountId;
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
+use ztrisk_core::credentials::SecretHash;
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync the WAL on every commit: a commit survives power loss. Group commit keeps this
+    /// affordable.
+    #[default]
+    Full,
+    /// No fsync on commit: a commit survives a crash of ztrisk (even `kill -9`) but not a
+    /// power loss or a kernel crash.
+    Normal,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SqliteOptions {
+    pub synchronous: Synchronous,
+}
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Arc<ReadPool>,
+    /// A connection kept only to ask `PRAGMA data_version`, which moves whenever any other
+    /// connection (our writer, or another process such as the admin CLI) commits.
+    watcher: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        migrations::apply(&mut conn, migrations::latest())?;
+        let writer = Writer::spawn(conn)?;
+        let readers = Arc::new(ReadPool::new(path.clone()));
+        let watcher = Mutex::new(open_reader(&path)?);
+        Ok(Self {
+            path,
+            writer,
+            readers,
+            watcher,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn generation(&self) -> u64 {
+        let Ok(conn) = self.watcher.lock() else {
+            return 0;
+        };
+        // On error report a value no cache holds, so caches refill rather than serve stale data.
+        conn.prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
+            .map(|v| v as u64)
+            .unwrap_or(u64::MAX)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn bootstrap(
+        &self,
+        account_name: &str,
+        admin_token: NewToken,
+    ) -> Result<Option<(Account, TokenRecord)>, StoreError> {
+        let name = account_name.to_owned();
+        self.writer
+            .write(move |conn| {
+                let existing: i64 =
+                    conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+                if existing > 0 {
+                    return Ok(None);
+                }
+                let account = accounts::insert(conn, &name)?;
+                let token = NewToken {
+                    accounts: vec![account.id],
+                    ..admin_token
+                };
+                let token = credentials::insert_token(conn, token)?;
+                Ok(Some((account, token)))
+            })
+            .await
+    }
+
+    async fn create_account(&self, name: &str) -> Result<Account, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |conn| accounts::insert(conn, &name))
+            .await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(accounts::list).await
+    }
+
+    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError> {
+        self.writer
+            .write(move |conn| credentials::insert_token(conn, token))
+            .await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(credentials::list_tokens).await
+    }
+
+    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        let id = token_id.to_owned();
+        self.writer
+            .write(move |conn| credentials::revoke_token(conn, &id))
+            .await
+    }
+
+    async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {
+        let hash = *hash;
+        self.read(move |conn| credentials::token_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn set_api_key(
+        &self,
+        email: &str,
+        key_hash: SecretHash,
+        accounts: &[AccountId],
+    ) -> Result<ApiUser, StoreError> {
+        let email = email.to_ascii_lowercase();
+        let accounts = accounts.to_vec();
+        self.writer
+            .write(move |conn| credentials::set_api_key(conn, &email, &key_hash, &accounts))
+            .await
+    }
+
+    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError> {
+        let email = email.to_ascii_lowercase();
+        self.read(move |conn| credentials::api_user(conn, &email))
+            .await
+    }
+
+    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError> {
+        self.read(credentials::list_api_users).await
+    }
+
+    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError> {
+        let email = email.to_ascii_lowercase();
+        self.writer
+            .write(move |conn| credentials::revoke_api_key(conn, &email))
+            .await
+    }
+
+    async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError> {
+        self.read(move |conn| behaviors::load(conn, account)).await
+    }
+
+    async fn update_behaviors(
+        &self,
+        account: AccountId,
+        update: BehaviorUpdate,
+    ) -> Result<AccountBehaviors, StoreError> {
+        self.writer
+            .write(move |conn| behaviors::update(conn, account, &update))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

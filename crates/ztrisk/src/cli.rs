@@ -1,0 +1,149 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Self-hostable Zero Trust user risk scoring, wire-compatible with Cloudflare's
+/// zt_risk_scoring API.
+#[derive(Debug, Parser)]
+#[command(name = "ztrisk", version, about)]
+pub struct Cli {
+    /// The SQLite database file (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "ZTRISK_DATABASE",
+        default_value = "./ztrisk.db"
+    )]
+    pub database: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Manage API tokens (Authorization: Bearer).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Manage global API keys (the legacy X-Auth-Email / X-Auth-Key scheme).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "ZTRISK_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Log format on standard error.
+    #[arg(long, env = "ZTRISK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Durability of each commit: `full` survives power loss, `normal` survives a crash of
+    /// the process only.
+    #[arg(long, env = "ZTRISK_SYNC", value_enum, default_value_t = SyncMode::Full)]
+    pub sync: SyncMode,
+
+    /// Requests per minute each credential may make (bursts up to the same number); 0
+    /// disables the limit. Counted per process.
+    #[arg(long, env = "ZTRISK_RATE_LIMIT", default_value_t = 6000)]
+    pub rate_limit: u32,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SyncMode {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token; the token is printed once and never stored.
+    Create {
+        /// Account the token may act on (repeat for several).
+        #[arg(long = "account", required = true)]
+        accounts: Vec<String>,
+        /// Permission, as Cloudflare names it: "Zero Trust Read", "Zero Trust Write",
+        /// "Zero Trust: PII Read", "Zero Trust Risk Events Write" (repeat for several).
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "api token")]
+        name: String,
+        /// Lifetime, e.g. 30d, 12h; without it the token does not expire.
+        #[arg(long)]
+        expires_in: Option<humantime::Duration>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revoke a token by id; it stops working at once.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create or replace a user's global API key and give the user access to accounts.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Account the user belongs to (repeat for several).
+        #[arg(long = "account", required = true)]
+        accounts: Vec<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List users with their accounts (never their keys).
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove a user's global API key.
+    Revoke {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,121 @@
+use crate::cli::{LogFormat, ServeArgs, SyncMode};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+use ztrisk_core::PermissionSet;
+use ztrisk_core::credentials::{SecretHash, generate_token};
+use ztrisk_server::{AppState, ServerConfig, router, serve};
+use ztrisk_store::model::NewToken;
+use ztrisk_store::{SqliteOptions, SqliteStore, Store, Synchronous};
+
+pub async fn run(database: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let options = SqliteOptions {
+        synchronous: match args.sync {
+            SyncMode::Full => Synchronous::Full,
+            SyncMode::Normal => Synchronous::Normal,
+        },
+    };
+    let store = SqliteStore::open(database, options)
+        .with_context(|| format!("opening the database {}", database.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+
+    bootstrap(store.as_ref(), addr).await?;
+
+    let config = ServerConfig {
+        body_limit: args.body_limit,
+        rate_limit_per_minute: args.rate_limit,
+    };
+    let app = router(AppState::new(store, config));
+    tracing::info!(%addr, database = %database.display(), "listening");
+    println!("ztrisk listening on http://{addr}");
+    serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On a new installation, creates the first account and an admin token and shows them once.
+async fn bootstrap(store: &dyn Store, addr: SocketAddr) -> anyhow::Result<()> {
+    let token = generate_token();
+    let admin = NewToken {
+        name: "admin (created at first start)".into(),
+        accounts: Vec::new(),
+        permissions: PermissionSet::all(),
+        expires_at: None,
+        secret_hash: SecretHash::of(&token),
+    };
+    let Some((account, _)) = store.bootstrap("Default account", admin).await? else {
+        return Ok(());
+    };
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+    } else {
+        addr
+    };
+    let base = format!("http://{host}/client/v4");
+    let id = account.id;
+    // Printed, not logged: the token must not end up in log storage.
+    println!(
+        r#"
+ztrisk: first start on an empty database. Created an account and an admin API token
+(all permissions, no expiry). The token is shown only this once; keep it somewhere safe.
+
+  account id:  {id}
+  API token:   {token}
+
+Try it with curl:
+  curl -s {base}/accounts/{id}/zt_risk_scoring/behaviors -H "Authorization: Bearer {token}"
+
+Or with Cloudflare's Python SDK (pip install cloudflare):
+  from cloudflare import Cloudflare
+  client = Cloudflare(api_token="{token}", base_url="{base}")
+  client.zero_trust.risk_scoring.behaviours.update(
+      account_id="{id}", behaviors={{"imp_travel": {{"enabled": True, "risk_level": "high"}}}})
+  print(client.zero_trust.risk_scoring.behaviours.get(account_id="{id}"))
+"#
+    );
+    Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
