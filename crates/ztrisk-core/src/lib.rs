@@ -4,6 +4,8 @@
 
 pub mod behaviors;
 pub mod credentials;
+pub mod detect;
+pub mod events;
 pub mod field_error;
 pub mod ids;
 pub mod permissions;
