@@ -1,5 +1,25 @@
 //! Security events as ztrisk ingests them (`POST .../zt_risk_scoring/events`), parsed and
 //! validated once at the edge. See `spec/api.md` section 3.1.
+//!
+//! [`Event::parse`] checks one event and reports every problem at once, each with a JSON pointer
+//! relative to the event (`/timestamp`, `/user/email`, `/location/lat`, `/categories/2`) and a
+//! message that says what was expected. Unknown fields are ignored; `null` counts as absent
+//! (so a required field that is `null` is reported as missing). The rules:
+//!
+//! | field | rule |
+//! |---|---|
+//! | `id` | optional string of 1 to 128 characters |
+//! | `type` | required: `access_login`, `dlp_match`, `device_posture`, `gateway_file`, `gateway_dns` or `behavior` |
+//! | `timestamp` | required RFC 3339 date-time, any offset; stored as UTC unix milliseconds (finer digits are truncated) |
+//! | `user` | required object: `email` (required, email-shaped, stored lowercased), `id` (optional UUID), `name` (optional, at most 256 characters) |
+//! | `access_login` | `success` (required boolean), `ip` (optional IPv4/IPv6 address), `location` (optional `{lat: -90..=90, lon: -180..=180, country?, city?}`), `app` (optional string) |
+//! | `dlp_match` | `profile` (required), `policy` (optional) |
+//! | `device_posture` | `provider` (required: `sentinel_one` or `crowdstrike`), `device_id` (required), `active_threats` (optional integer ≥ 0), `zta_score` (optional integer 0..=100) |
+//! | `gateway_file` | `verdict` and `action` (required), `file_name` (optional), `sha256` (optional, 64 hexadecimal digits, stored lowercased) |
+//! | `gateway_dns` | `query` and `action` (required), `categories` (required array of strings, possibly empty) |
+//! | `behavior` | `behavior` (required behavior id, `^[a-z][a-z0-9_]{0,63}$`), `details` (optional object) |
+//!
+//! Required strings must be non-empty. Integers may be written as whole floats (`3.0`).
 
 use crate::{BehaviorId, FieldError};
 use std::net::IpAddr;
@@ -94,6 +114,14 @@ impl Event {
     pub fn parse(value: &serde_json::Value) -> Result<Event, Vec<FieldError>> {
         parse::event(value)
     }
+}
+
+/// Formats unix milliseconds as RFC 3339 in UTC with a `Z` (`2026-11-24T10:00:00Z`, with
+/// `.123` when there are milliseconds); `None` outside chrono's range (never for a parsed
+/// event).
+pub fn format_timestamp(ms: i64) -> Option<String> {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 mod parse;

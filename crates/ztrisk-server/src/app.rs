@@ -2,6 +2,7 @@
 
 use crate::cache::GenerationCache;
 use crate::error::{ApiError, InternalErrorDetail};
+use crate::geoip::GeoIp;
 use crate::rate_limit::RateLimiter;
 use crate::{request_id, routes};
 use axum::Router;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use ztrisk_core::AccountId;
+use ztrisk_core::behaviors::AccountBehaviors;
 use ztrisk_store::Store;
 use ztrisk_store::model::{ApiUser, TokenRecord};
 
@@ -24,6 +26,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Requests per minute per credential (token or API key); 0 disables the limit.
     pub rate_limit_per_minute: u32,
+    /// The base URL clients reach this server at (for `well_known_url` of integrations).
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +35,7 @@ impl Default for ServerConfig {
         Self {
             body_limit: 1024 * 1024,
             rate_limit_per_minute: 6000,
+            public_url: "http://127.0.0.1:8787".into(),
         }
     }
 }
@@ -42,6 +47,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub(crate) caches: Arc<Caches>,
     pub(crate) rate_limiter: Arc<RateLimiter>,
+    /// Locates logins that carry only an IP (`--geoip`).
+    pub geoip: Option<Arc<GeoIp>>,
 }
 
 pub(crate) struct Caches {
@@ -49,6 +56,7 @@ pub(crate) struct Caches {
     pub api_users: GenerationCache<String, Option<Arc<ApiUser>>>,
     /// The serialized GET `/behaviors` response of each account.
     pub behaviors: GenerationCache<AccountId, Bytes>,
+    pub behavior_configs: GenerationCache<AccountId, AccountBehaviors>,
 }
 
 impl AppState {
@@ -56,13 +64,35 @@ impl AppState {
         Self {
             store,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            geoip: None,
             config: Arc::new(config),
             caches: Arc::new(Caches {
                 tokens: GenerationCache::new(100_000),
                 api_users: GenerationCache::new(10_000),
                 behaviors: GenerationCache::new(100_000),
+                behavior_configs: GenerationCache::new(100_000),
             }),
         }
+    }
+}
+
+impl AppState {
+    pub fn with_geoip(mut self, geoip: GeoIp) -> Self {
+        self.geoip = Some(Arc::new(geoip));
+        self
+    }
+
+    /// The account's behaviors, as of the store's current generation.
+    pub(crate) async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, ApiError> {
+        let generation = self.store.generation();
+        if let Some(cached) = self.caches.behavior_configs.get(generation, &account) {
+            return Ok(cached);
+        }
+        let behaviors = self.store.behaviors(account).await?;
+        self.caches
+            .behavior_configs
+            .insert(generation, account, behaviors.clone());
+        Ok(behaviors)
     }
 }
 

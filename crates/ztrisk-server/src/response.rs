@@ -28,6 +28,18 @@ pub fn ok<T: Serialize>(result: &T) -> Result<Response, crate::ApiError> {
     envelope_bytes(result).map(json_bytes)
 }
 
+/// A successful envelope with `result_info`, for paged collections.
+pub fn ok_paged<T: Serialize>(
+    result: &T,
+    info: ztrisk_types::ResultInfo,
+) -> Result<Response, crate::ApiError> {
+    let mut envelope = Envelope::ok(result);
+    envelope.result_info = Some(info);
+    serde_json::to_vec(&envelope)
+        .map(|body| json_bytes(Bytes::from(body)))
+        .map_err(|e| crate::ApiError::Internal(format!("serializing a response: {e}")))
+}
+
 pub fn envelope_failure(status: StatusCode, errors: Vec<ErrorItem>) -> Response {
     let body = serde_json::to_vec(&Envelope::<()>::failure(errors)).unwrap_or_else(|_| {
         br#"{"success":false,"errors":[{"code":1500,"message":"Internal error"}],"messages":[],"result":null}"#.to_vec()

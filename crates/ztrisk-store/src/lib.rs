@@ -11,10 +11,15 @@ pub use error::StoreError;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 use async_trait::async_trait;
-use model::{Account, ApiUser, NewToken, TokenRecord};
+use model::{
+    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+};
+use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
+use ztrisk_core::events::Event;
 
 /// Persistent state of a ztrisk installation.
 ///
@@ -71,4 +76,56 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         update: BehaviorUpdate,
     ) -> Result<AccountBehaviors, StoreError>;
+
+    /// Stores a batch of validated events and runs detection on them, all in one transaction:
+    /// when this returns, the events, the detector state and the risk events are durable
+    /// together. Events whose id the account has already stored are skipped as duplicates.
+    async fn ingest(
+        &self,
+        account: AccountId,
+        events: Vec<Event>,
+    ) -> Result<IngestOutcome, StoreError>;
+
+    /// Users with risk events since their last reset.
+    async fn summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError>;
+    /// A user's level and risk events since the last reset; `None` for an unknown user.
+    async fn user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+    ) -> Result<Option<UserRisk>, StoreError>;
+    /// Resets a user's risk; `false` for an unknown user. Idempotent.
+    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError>;
+
+    async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError>;
+    /// Fails with [`StoreError::Conflict`] when a non-empty `reference_id` is taken.
+    async fn create_integration(
+        &self,
+        account: AccountId,
+        fields: IntegrationFields,
+    ) -> Result<Integration, StoreError>;
+    async fn integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+    ) -> Result<Option<Integration>, StoreError>;
+    async fn integration_by_reference(
+        &self,
+        account: AccountId,
+        reference_id: &str,
+    ) -> Result<Option<Integration>, StoreError>;
+    /// `None` for an unknown integration; [`StoreError::Conflict`] as for create.
+    async fn update_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: IntegrationFields,
+    ) -> Result<Option<Integration>, StoreError>;
+    /// `false` for an unknown integration.
+    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError>;
 }

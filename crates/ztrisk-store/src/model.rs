@@ -71,3 +71,117 @@ pub struct ApiUser {
     pub accounts: Vec<AccountId>,
     pub created_at: DateTime<Utc>,
 }
+
+/// What one ingest call did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Events stored (first time their id was seen, or without an id).
+    pub accepted: u64,
+    /// Events ignored because their id was already stored.
+    pub duplicates: u64,
+    /// Risk events detected.
+    pub risk_events: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Desc,
+    Asc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SummaryOrder {
+    /// Highest level first, then newest event (the default).
+    #[default]
+    MaxRiskLevel,
+    Timestamp,
+    EventCount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SummaryQuery {
+    /// `None`: every scored user.
+    pub paging: Option<Paging>,
+    pub order_by: SummaryOrder,
+    pub direction: Direction,
+}
+
+/// One line of the summary: a user with risk events since their last reset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSummary {
+    pub user_id: uuid::Uuid,
+    pub name: String,
+    pub email: String,
+    pub event_count: u64,
+    pub last_event: DateTime<Utc>,
+    pub max_risk_level: ztrisk_core::RiskLevel,
+}
+
+/// A page of results and how many there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total_count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RiskEventOrder {
+    #[default]
+    Timestamp,
+    RiskLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserEventsQuery {
+    pub paging: Option<Paging>,
+    pub order_by: RiskEventOrder,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskEventRecord {
+    pub id: uuid::Uuid,
+    pub behavior_id: String,
+    pub risk_level: ztrisk_core::RiskLevel,
+    pub timestamp: DateTime<Utc>,
+    pub details: serde_json::Value,
+}
+
+/// A user's risk: level and risk events since the last reset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRisk {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub name: String,
+    pub risk_level: Option<ztrisk_core::RiskLevel>,
+    pub last_reset_time: Option<DateTime<Utc>>,
+    pub events: Page<RiskEventRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub integration_type: String,
+    pub reference_id: String,
+    pub tenant_url: String,
+}
+
+/// The fields a create or an update sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationFields {
+    pub integration_type: String,
+    pub active: bool,
+    pub reference_id: String,
+    pub tenant_url: String,
+}

@@ -33,6 +33,17 @@ pub enum Command {
     /// Manage global API keys (the legacy X-Auth-Email / X-Auth-Key scheme).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Send security events to a running server.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Generate a realistic day of events with planted incidents and send them.
+    Demo(crate::demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Send a JSON array or NDJSON file of events (`-` for standard input).
+    Send(crate::events_cmd::SendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,7 +66,18 @@ pub struct ServeArgs {
     #[arg(long, env = "ZTRISK_RATE_LIMIT", default_value_t = 6000)]
     pub rate_limit: u32,
 
-    /// Largest accepted request body, in bytes.
+    /// A MaxMind-format `.mmdb` (GeoIP2/GeoLite2 City or DB-IP City) used to locate logins
+    /// that carry an IP but no location.
+    #[arg(long, env = "ZTRISK_GEOIP")]
+    pub geoip: Option<PathBuf>,
+
+    /// The base URL clients reach this server at (default: http:// and the listen address);
+    /// used in integrations' `well_known_url`.
+    #[arg(long, env = "ZTRISK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest accepted request body for configuration endpoints, in bytes (event ingestion
+    /// always accepts up to 16 MiB).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 }

@@ -2,6 +2,9 @@
 
 mod admin;
 mod cli;
+mod demo;
+mod events_cmd;
+mod remote;
 mod serve;
 
 use clap::Parser;
@@ -34,5 +37,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Accounts(command) => admin::accounts(&cli.database, command).await,
         cli::Command::Tokens(command) => admin::tokens(&cli.database, command).await,
         cli::Command::Keys(command) => admin::keys(&cli.database, command).await,
+        cli::Command::Events(cli::EventsCommand::Send(args)) => events_cmd::run(args).await,
+        cli::Command::Demo(args) => demo::run(args).await,
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
+use ztrisk_server::geoip::GeoIp;
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
 use ztrisk_store::{SqliteOptions, SqliteStore, Store, Synchronous};
@@ -32,8 +33,18 @@ pub async fn run(database: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         body_limit: args.body_limit,
         rate_limit_per_minute: args.rate_limit,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr))),
     };
-    let app = router(AppState::new(store, config));
+    let mut state = AppState::new(store, config);
+    if let Some(path) = &args.geoip {
+        let geoip = GeoIp::open(path).map_err(anyhow::Error::msg)?;
+        tracing::info!(path = %path.display(), database_type = geoip.database_type(), "loaded GeoIP database");
+        state = state.with_geoip(geoip);
+    }
+    let app = router(state);
     tracing::info!(%addr, database = %database.display(), "listening");
     println!("ztrisk listening on http://{addr}");
     serve(listener, app, shutdown_signal()).await?;
@@ -54,12 +65,7 @@ async fn bootstrap(store: &dyn Store, addr: SocketAddr) -> anyhow::Result<()> {
     let Some((account, _)) = store.bootstrap("Default account", admin).await? else {
         return Ok(());
     };
-    let host = if addr.ip().is_unspecified() {
-        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
-    } else {
-        addr
-    };
-    let base = format!("http://{host}/client/v4");
+    let base = format!("http://{}/client/v4", loopback_if_unspecified(addr));
     let id = account.id;
     // Printed, not logged: the token must not end up in log storage.
     println!(
@@ -82,6 +88,15 @@ Or with Cloudflare's Python SDK (pip install cloudflare):
 "#
     );
     Ok(())
+}
+
+/// The address a local client should use for `addr` (0.0.0.0 is not one).
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+    } else {
+        addr
+    }
 }
 
 fn init_logging(format: LogFormat) {

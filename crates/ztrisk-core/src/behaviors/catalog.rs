@@ -20,11 +20,11 @@ const IMP_TRAVEL_SETTINGS: &[SettingSpec] = &[
     SettingSpec::float(SettingKey::MinDistanceKm, 100.0, 0.0, 20_038.0),
 ];
 const HIGH_DLP_SETTINGS: &[SettingSpec] = &[
-    SettingSpec::integer(SettingKey::Threshold, 15, 1, 100_000),
+    SettingSpec::integer(SettingKey::Threshold, 15, 1, 1_000),
     SettingSpec::integer(SettingKey::WindowSeconds, 60, 1, 604_800),
 ];
 const FAILED_LOGINS_SETTINGS: &[SettingSpec] = &[
-    SettingSpec::integer(SettingKey::Threshold, 10, 1, 100_000),
+    SettingSpec::integer(SettingKey::Threshold, 10, 1, 1_000),
     SettingSpec::integer(SettingKey::WindowSeconds, 300, 1, 604_800),
 ];
 const LOW_ZTA_SETTINGS: &[SettingSpec] = &[SettingSpec::integer(SettingKey::MaxScore, 50, 0, 100)];

@@ -14,6 +14,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_behaviors",
         include_str!("../../migrations/sqlite/0002_behaviors.sql"),
     ),
+    (
+        "0003_risk_engine",
+        include_str!("../../migrations/sqlite/0003_risk_engine.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -6,22 +6,30 @@
 mod accounts;
 mod behaviors;
 mod credentials;
+mod engine;
+mod integrations;
 mod migrations;
 mod pool;
+mod risk;
 mod time;
 mod writer;
 
-use crate::model::{Account, ApiUser, NewToken, TokenRecord};
+use crate::model::{
+    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+};
 use crate::{Store, StoreError};
 use async_trait::async_trait;
 use pool::ReadPool;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use uuid::Uuid;
 use writer::Writer;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
+use ztrisk_core::events::Event;
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,6 +96,16 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
     }
+}
+
+/// The integer key high-volume tables use for an account.
+pub(crate) fn account_key(conn: &Connection, account: AccountId) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT rowid FROM accounts WHERE id = ?1")?
+        .query_row([account.to_string()], |r| r.get(0))
+        .map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::UnknownAccount(account),
+            other => other.into(),
+        })
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -224,6 +242,92 @@ impl Store for SqliteStore {
     ) -> Result<AccountBehaviors, StoreError> {
         self.writer
             .write(move |conn| behaviors::update(conn, account, &update))
+            .await
+    }
+
+    async fn ingest(
+        &self,
+        account: AccountId,
+        events: Vec<Event>,
+    ) -> Result<IngestOutcome, StoreError> {
+        self.writer
+            .write(move |conn| engine::ingest(conn, account, &events))
+            .await
+    }
+
+    async fn summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        self.read(move |conn| risk::summary(conn, account, query))
+            .await
+    }
+
+    async fn user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+    ) -> Result<Option<UserRisk>, StoreError> {
+        self.read(move |conn| risk::user_risk(conn, account, user_id, query))
+            .await
+    }
+
+    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |conn| risk::reset(conn, account, user_id))
+            .await
+    }
+
+    async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError> {
+        self.read(move |conn| integrations::list(conn, account))
+            .await
+    }
+
+    async fn create_integration(
+        &self,
+        account: AccountId,
+        fields: IntegrationFields,
+    ) -> Result<Integration, StoreError> {
+        self.writer
+            .write(move |conn| integrations::create(conn, account, fields))
+            .await
+    }
+
+    async fn integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.read(move |conn| integrations::get(conn, account, id))
+            .await
+    }
+
+    async fn integration_by_reference(
+        &self,
+        account: AccountId,
+        reference_id: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        let reference_id = reference_id.to_owned();
+        self.read(move |conn| integrations::by_reference(conn, account, &reference_id))
+            .await
+    }
+
+    async fn update_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: IntegrationFields,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.writer
+            .write(move |conn| integrations::update(conn, account, id, fields))
+            .await
+    }
+
+    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |conn| integrations::delete(conn, account, id))
             .await
     }
 }

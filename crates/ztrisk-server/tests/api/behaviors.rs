@@ -1,11 +1,8 @@
-//! The HTTP API over a real socket, on a real SQLite file: every row of the error table that
-//! these endpoints can produce, and the behaviors contract.
+//! The behaviors contract and every row of the error table these endpoints can produce.
 
-mod support;
-
+use crate::support::{self, Fault, TestServer, codes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Fault, TestServer, codes};
 use ztrisk_core::{AccountId, Permission};
 use ztrisk_server::ServerConfig;
 use ztrisk_store::Store;

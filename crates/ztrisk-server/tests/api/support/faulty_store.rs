@@ -2,10 +2,15 @@
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
-use ztrisk_store::model::{Account, ApiUser, NewToken, TokenRecord};
+use ztrisk_core::events::Event;
+use ztrisk_store::model::{
+    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+};
 use ztrisk_store::{SqliteStore, Store, StoreError};
 
 /// A detail that must appear in logs only, never in a response.
@@ -98,5 +103,68 @@ impl Store for FaultyStore {
     ) -> Result<AccountBehaviors, StoreError> {
         self.trip()?;
         self.inner.update_behaviors(account, update).await
+    }
+    async fn ingest(
+        &self,
+        account: AccountId,
+        events: Vec<Event>,
+    ) -> Result<IngestOutcome, StoreError> {
+        self.inner.ingest(account, events).await
+    }
+    async fn summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        self.trip()?;
+        self.inner.summary(account, query).await
+    }
+    async fn user_risk(
+        &self,
+        account: AccountId,
+        user: Uuid,
+        query: UserEventsQuery,
+    ) -> Result<Option<UserRisk>, StoreError> {
+        self.inner.user_risk(account, user, query).await
+    }
+    async fn reset_user(&self, account: AccountId, user: Uuid) -> Result<bool, StoreError> {
+        self.inner.reset_user(account, user).await
+    }
+    async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError> {
+        self.inner.list_integrations(account).await
+    }
+    async fn create_integration(
+        &self,
+        account: AccountId,
+        fields: IntegrationFields,
+    ) -> Result<Integration, StoreError> {
+        self.inner.create_integration(account, fields).await
+    }
+    async fn integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.inner.integration(account, id).await
+    }
+    async fn integration_by_reference(
+        &self,
+        account: AccountId,
+        reference: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.inner
+            .integration_by_reference(account, reference)
+            .await
+    }
+    async fn update_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: IntegrationFields,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.inner.update_integration(account, id, fields).await
+    }
+    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
+        self.inner.delete_integration(account, id).await
     }
 }

@@ -38,10 +38,8 @@ impl TestServer {
     }
 
     pub async fn start_with(config: ServerConfig, fault: Fault) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let store = SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
-            .unwrap_or_else(|e| panic!("open store: {e}"));
-        let store = Arc::new(store);
+        let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
+        let store = open_store(&dir);
         let admin = generate_token();
         let (account, _) = store
             .bootstrap(
@@ -64,7 +62,45 @@ impl TestServer {
             .set_api_key(&key_email, SecretHash::of(&key), &[account.id])
             .await
             .unwrap_or_else(|e| panic!("key: {e}"));
+        let credentials = Credentials {
+            account: account.id,
+            admin,
+            key_email,
+            key,
+        };
+        Self::serve_on(dir, store, credentials, config, fault).await
+    }
 
+    /// Stops this server and starts a new process-equivalent (new store, new caches) on the
+    /// same database file.
+    pub async fn restart(self) -> Self {
+        self.shutdown().await;
+        let credentials = Credentials {
+            account: self.account,
+            admin: self.admin.clone(),
+            key_email: self.key_email.clone(),
+            key: self.key.clone(),
+        };
+        let dir = self.dir.clone();
+        drop(self);
+        let store = open_store(&dir);
+        Self::serve_on(
+            dir,
+            store,
+            credentials,
+            ServerConfig::default(),
+            Fault::None,
+        )
+        .await
+    }
+
+    async fn serve_on(
+        dir: Arc<tempfile::TempDir>,
+        store: Arc<SqliteStore>,
+        credentials: Credentials,
+        config: ServerConfig,
+        fault: Fault,
+    ) -> Self {
         let served: Arc<dyn Store> = Arc::new(faulty_store::FaultyStore::new(store.clone(), fault));
         let app = router(AppState::new(served, config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -83,12 +119,12 @@ impl TestServer {
         Self {
             base_url: format!("http://{addr}"),
             client: reqwest::Client::new(),
-            account: account.id,
-            admin,
-            key_email,
-            key,
+            account: credentials.account,
+            admin: credentials.admin,
+            key_email: credentials.key_email,
+            key: credentials.key,
             store,
-            dir: Arc::new(dir),
+            dir,
             stop: Arc::new(Mutex::new(Some(stop))),
             stopped: Arc::new(Mutex::new(Some(handle))),
         }
@@ -109,6 +145,14 @@ impl TestServer {
             "/client/v4/accounts/{}/zt_risk_scoring/behaviors",
             self.account
         )
+    }
+
+    pub async fn store_create_account(&self, name: &str) -> AccountId {
+        self.store
+            .create_account(name)
+            .await
+            .unwrap_or_else(|e| panic!("account: {e}"))
+            .id
     }
 
     /// Creates a token and returns `(secret, id)`.
@@ -223,6 +267,19 @@ impl TestServer {
                 .unwrap_or_else(|e| panic!("server task: {e}"));
         }
     }
+}
+
+struct Credentials {
+    account: AccountId,
+    admin: String,
+    key_email: String,
+    key: String,
+}
+
+fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+    let store = SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
+        .unwrap_or_else(|e| panic!("open store: {e}"));
+    Arc::new(store)
 }
 
 /// The error codes of an envelope, in order.

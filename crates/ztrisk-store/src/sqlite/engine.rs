@@ -1,0 +1,231 @@
+//! Ingestion: events in, detector state and risk events out, in the writer's transaction.
+
+use super::time::now_ms;
+use super::{account_key, behaviors};
+use crate::StoreError;
+use crate::model::IngestOutcome;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use uuid::Uuid;
+use ztrisk_core::AccountId;
+use ztrisk_core::detect::{UserState, detect};
+use ztrisk_core::events::{Event, UserRef};
+
+/// A user touched by the batch: loaded once, written back once.
+struct Touched {
+    key: i64,
+    state: UserState,
+    name: String,
+    last_reset_at: Option<i64>,
+    risk_rank: i64,
+    risk_event_count: i64,
+    last_risk_event_at: Option<i64>,
+    was_scored: bool,
+}
+
+pub fn ingest(
+    conn: &Connection,
+    account: AccountId,
+    events: &[Event],
+) -> Result<IngestOutcome, StoreError> {
+    let account_key = account_key(conn, account)?;
+    let config = behaviors::load(conn, account)?;
+    let now = now_ms();
+    let mut outcome = IngestOutcome::default();
+    let mut users: HashMap<&str, Touched> = HashMap::new();
+
+    let mut insert_event = conn.prepare_cached(
+        "INSERT OR IGNORE INTO events (account_key, event_id, user_key, type, ts, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut insert_risk = conn.prepare_cached(
+        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+
+    for event in events {
+        let user = match users.entry(event.user.email.as_str()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(load_or_create(conn, account_key, &event.user)?)
+            }
+        };
+        if let Some(name) = &event.user.name
+            && *name != user.name
+        {
+            user.name.clone_from(name);
+        }
+        let inserted = insert_event.execute(params![
+            account_key,
+            event.id,
+            user.key,
+            event.kind.type_name(),
+            event.timestamp,
+            now
+        ])?;
+        if inserted == 0 {
+            outcome.duplicates += 1;
+            continue;
+        }
+        outcome.accepted += 1;
+
+        // Detected strictly after the last reset, even within the same millisecond.
+        let detected_at = user.last_reset_at.map_or(now, |reset| now.max(reset + 1));
+        for detection in detect(&mut user.state, event, &config) {
+            let rank = rank_of(detection.risk_level);
+            let details = serde_json::to_string(&detection.details)
+                .map_err(|e| StoreError::Backend(format!("serializing evidence: {e}")))?;
+            insert_risk.execute(params![
+                Uuid::new_v4().to_string(),
+                account_key,
+                user.key,
+                detection.behavior.as_str(),
+                rank,
+                detection.timestamp,
+                detected_at,
+                details
+            ])?;
+            user.risk_rank = user.risk_rank.max(rank);
+            user.risk_event_count += 1;
+            user.last_risk_event_at = Some(
+                user.last_risk_event_at
+                    .map_or(detection.timestamp, |t| t.max(detection.timestamp)),
+            );
+            outcome.risk_events += 1;
+        }
+    }
+
+    let mut save = conn.prepare_cached(
+        "UPDATE users SET state = ?2, name = ?3, risk_rank = ?4, risk_event_count = ?5, last_risk_event_at = ?6
+         WHERE key = ?1",
+    )?;
+    let mut newly_scored = 0i64;
+    for user in users.values() {
+        save.execute(params![
+            user.key,
+            user.state.encode(),
+            user.name,
+            user.risk_rank,
+            user.risk_event_count,
+            user.last_risk_event_at
+        ])?;
+        if !user.was_scored && user.risk_event_count > 0 {
+            newly_scored += 1;
+        }
+    }
+    if newly_scored > 0 {
+        adjust_scored(conn, account_key, newly_scored)?;
+    }
+    Ok(outcome)
+}
+
+pub fn rank_of(level: ztrisk_core::RiskLevel) -> i64 {
+    match level {
+        ztrisk_core::RiskLevel::Low => 1,
+        ztrisk_core::RiskLevel::Medium => 2,
+        ztrisk_core::RiskLevel::High => 3,
+    }
+}
+
+pub fn level_of(rank: i64) -> Option<ztrisk_core::RiskLevel> {
+    match rank {
+        1 => Some(ztrisk_core::RiskLevel::Low),
+        2 => Some(ztrisk_core::RiskLevel::Medium),
+        3 => Some(ztrisk_core::RiskLevel::High),
+        _ => None,
+    }
+}
+
+pub fn adjust_scored(conn: &Connection, account_key: i64, delta: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO account_stats (account_key, scored_users) VALUES (?1, ?2)
+         ON CONFLICT (account_key) DO UPDATE SET scored_users = max(0, scored_users + excluded.scored_users)",
+    )?
+    .execute(params![account_key, delta])?;
+    Ok(())
+}
+
+fn load_or_create(
+    conn: &Connection,
+    account_key: i64,
+    user: &UserRef,
+) -> Result<Touched, StoreError> {
+    let existing = conn
+        .prepare_cached(
+            "SELECT key, state, name, last_reset_at, risk_rank, risk_event_count, last_risk_event_at
+             FROM users WHERE account_key = ?1 AND email = ?2",
+        )?
+        .query_row(params![account_key, user.email], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+            ))
+        })
+        .optional()?;
+    if let Some((
+        key,
+        state,
+        name,
+        last_reset_at,
+        risk_rank,
+        risk_event_count,
+        last_risk_event_at,
+    )) = existing
+    {
+        let state = match state.as_deref().map(UserState::decode) {
+            Some(Some(state)) => state,
+            Some(None) => {
+                tracing::warn!(user_key = key, "unreadable detector state; starting afresh");
+                UserState::default()
+            }
+            None => UserState::default(),
+        };
+        return Ok(Touched {
+            key,
+            state,
+            name,
+            last_reset_at,
+            risk_rank,
+            risk_event_count,
+            last_risk_event_at,
+            was_scored: risk_event_count > 0,
+        });
+    }
+
+    // A user id already taken by another email in the account is not reused: the email is the
+    // key, the id only a label the client may choose once.
+    let wanted = user.id.map(|id| id.to_string());
+    let taken = match &wanted {
+        Some(id) => conn
+            .prepare_cached("SELECT 1 FROM users WHERE account_key = ?1 AND user_id = ?2")?
+            .exists(params![account_key, id])?,
+        None => true,
+    };
+    let user_id = match wanted {
+        Some(id) if !taken => id,
+        _ => Uuid::new_v4().to_string(),
+    };
+    let name = user
+        .name
+        .clone()
+        .unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_owned());
+    conn.prepare_cached(
+        "INSERT INTO users (account_key, user_id, email, name) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![account_key, user_id, user.email, name])?;
+    Ok(Touched {
+        key: conn.last_insert_rowid(),
+        state: UserState::default(),
+        name,
+        last_reset_at: None,
+        risk_rank: 0,
+        risk_event_count: 0,
+        last_risk_event_at: None,
+        was_scored: false,
+    })
+}

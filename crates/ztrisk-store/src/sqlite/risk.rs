@@ -1,0 +1,211 @@
+//! Reading and resetting users' risk.
+
+use super::account_key;
+use super::engine::{adjust_scored, level_of};
+use super::time::{from_ms, now_ms};
+use crate::StoreError;
+use crate::model::{
+    Direction, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery, UserEventsQuery,
+    UserRisk, UserSummary,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+use ztrisk_core::AccountId;
+use ztrisk_core::detect::UserState;
+
+fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Backend(format!("stored uuid {text:?} is malformed")))
+}
+
+fn limit_offset(paging: Option<crate::model::Paging>) -> (i64, i64) {
+    match paging {
+        Some(p) => (
+            i64::from(p.per_page),
+            i64::from(p.page.saturating_sub(1)) * i64::from(p.per_page),
+        ),
+        None => (-1, 0),
+    }
+}
+
+pub fn summary(
+    conn: &Connection,
+    account: AccountId,
+    query: SummaryQuery,
+) -> Result<Page<UserSummary>, StoreError> {
+    let Some(account_key) = account_key_opt(conn, account)? else {
+        return Ok(Page {
+            items: Vec::new(),
+            total_count: 0,
+        });
+    };
+    let dir = match query.direction {
+        Direction::Desc => "DESC",
+        Direction::Asc => "ASC",
+    };
+    // Each order matches one partial index, so a page is an index range scan.
+    let order = match query.order_by {
+        SummaryOrder::MaxRiskLevel => {
+            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+        SummaryOrder::Timestamp => format!("last_risk_event_at {dir}, key {dir}"),
+        SummaryOrder::EventCount => {
+            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+    };
+    let (limit, offset) = limit_offset(query.paging);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank FROM users
+         WHERE account_key = ?1 AND risk_event_count > 0 ORDER BY {order} LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![account_key, limit, offset], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (user_id, name, email, count, last, rank) = row?;
+        let Some(max_risk_level) = level_of(rank) else {
+            continue;
+        };
+        items.push(UserSummary {
+            user_id: parse_uuid(&user_id)?,
+            name,
+            email,
+            event_count: count.max(0) as u64,
+            last_event: from_ms(last.unwrap_or_default()),
+            max_risk_level,
+        });
+    }
+    let total_count = match query.paging {
+        None => items.len() as u64,
+        Some(_) => conn
+            .prepare_cached("SELECT scored_users FROM account_stats WHERE account_key = ?1")?
+            .query_row([account_key], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0)
+            .max(0) as u64,
+    };
+    Ok(Page { items, total_count })
+}
+
+pub fn user_risk(
+    conn: &Connection,
+    account: AccountId,
+    user_id: Uuid,
+    query: UserEventsQuery,
+) -> Result<Option<UserRisk>, StoreError> {
+    let Some(account_key) = account_key_opt(conn, account)? else {
+        return Ok(None);
+    };
+    let user = conn
+        .prepare_cached(
+            "SELECT key, email, name, risk_rank, last_reset_at, risk_event_count FROM users
+             WHERE account_key = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![account_key, user_id.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((key, email, name, rank, last_reset_at, count)) = user else {
+        return Ok(None);
+    };
+    let dir = match query.direction {
+        Direction::Desc => "DESC",
+        Direction::Asc => "ASC",
+    };
+    let order = match query.order_by {
+        RiskEventOrder::Timestamp => format!("ts {dir}, key {dir}"),
+        RiskEventOrder::RiskLevel => format!("risk_rank {dir}, ts {dir}, key {dir}"),
+    };
+    let (limit, offset) = limit_offset(query.paging);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
+         WHERE user_key = ?1 AND detected_at > ?2 ORDER BY {order} LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![key, last_reset_at.unwrap_or(i64::MIN), limit, offset],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        },
+    )?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (id, behavior_id, rank, ts, details) = row?;
+        let Some(risk_level) = level_of(rank) else {
+            continue;
+        };
+        events.push(RiskEventRecord {
+            id: parse_uuid(&id)?,
+            behavior_id,
+            risk_level,
+            timestamp: from_ms(ts),
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    Ok(Some(UserRisk {
+        user_id,
+        email,
+        name,
+        risk_level: level_of(rank),
+        last_reset_time: last_reset_at.map(from_ms),
+        events: Page {
+            items: events,
+            total_count: count.max(0) as u64,
+        },
+    }))
+}
+
+pub fn reset(conn: &Connection, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+    let account_key = account_key(conn, account)?;
+    let user = conn
+        .prepare_cached("SELECT key, state, risk_event_count FROM users WHERE account_key = ?1 AND user_id = ?2")?
+        .query_row(params![account_key, user_id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, i64>(2)?))
+        })
+        .optional()?;
+    let Some((key, state, count)) = user else {
+        return Ok(false);
+    };
+    let mut state = state
+        .as_deref()
+        .and_then(UserState::decode)
+        .unwrap_or_default();
+    state.reset();
+    conn.prepare_cached(
+        "UPDATE users SET last_reset_at = ?2, state = ?3, risk_rank = 0, risk_event_count = 0,
+         last_risk_event_at = NULL WHERE key = ?1",
+    )?
+    .execute(params![key, now_ms(), state.encode()])?;
+    if count > 0 {
+        adjust_scored(conn, account_key, -1)?;
+    }
+    Ok(true)
+}
+
+fn account_key_opt(conn: &Connection, account: AccountId) -> Result<Option<i64>, StoreError> {
+    match account_key(conn, account) {
+        Ok(key) => Ok(Some(key)),
+        Err(StoreError::UnknownAccount(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,334 @@
+"""Fixtures for the compatibility suite: a real ztrisk server driven by Cloudflare's Python SDK.
+
+One server is started per test session on an empty SQLite database in a temporary directory.
+The bootstrap banner gives account A and its admin token; the admin CLI (which works on the
+database file while the server runs) creates everything else.
+
+Environment:
+    ZTRISK_BIN  path to the ztrisk binary (default: target/debug/ztrisk under the repo root)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from cloudflare import Cloudflare
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 20.0
+SHUTDOWN_TIMEOUT_S = 10.0
+
+# Credentials in the environment would silently be picked up by the SDK and change what is
+# sent; the suite must control every header itself.
+_SDK_ENV_VARS = (
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CLOUDFLARE_EMAIL",
+    "CLOUDFLARE_API_USER_SERVICE_KEY",
+    "CLOUDFLARE_BASE_URL",
+    "CLOUDFLARE_CUSTOM_HEADERS",
+)
+for _var in _SDK_ENV_VARS:
+    os.environ.pop(_var, None)
+
+_ACCOUNT_RE = re.compile(r"^\s*account id:\s+([0-9a-f]{32})\s*$")
+_TOKEN_RE = re.compile(r"^\s*API token:\s+([A-Za-z0-9_-]{40})\s*$")
+_LISTEN_RE = re.compile(r"^ztrisk listening on (http://\S+?)/?\s*$")
+
+
+def ztrisk_bin() -> Path:
+    raw = os.environ.get("ZTRISK_BIN") or "target/debug/ztrisk"
+    path = Path(raw)
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+@dataclass
+class Credential:
+    """An API token created through the CLI (``id`` is the token's id, ``token`` the secret)."""
+
+    id: str
+    token: str
+
+
+@dataclass
+class GlobalKey:
+    email: str
+    key: str
+
+
+@dataclass
+class Server:
+    url: str  # e.g. http://127.0.0.1:PORT (no trailing slash)
+    database: Path
+    process: subprocess.Popen
+    stderr_path: Path
+    stdout_lines: list[str] = field(default_factory=list)
+    bootstrap_account: str = ""  # from the first-start banner
+    bootstrap_token: str = ""
+
+    @property
+    def v4(self) -> str:
+        return f"{self.url}/client/v4"
+
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError as exc:  # pragma: no cover - diagnostics only
+            return f"<could not read server stderr: {exc}>"
+
+    def diagnostics(self) -> str:
+        return (
+            f"ztrisk exit code: {self.process.poll()}\n"
+            f"--- stdout ---\n{''.join(self.stdout_lines)}\n"
+            f"--- stderr (last 8000 chars) ---\n{self.stderr()[-8000:]}"
+        )
+
+    def cli(self, *args: str) -> Any:
+        """Runs ``ztrisk --database DB <args> --json`` and returns the parsed JSON output."""
+        return run_cli(self.database, *args, "--json")
+
+    def cli_plain(self, *args: str) -> str:
+        return run_cli(self.database, *args, parse_json=False)
+
+
+def run_cli(database: Path, *args: str, parse_json: bool = True) -> Any:
+    cmd = [str(ztrisk_bin()), "--database", str(database), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        pytest.fail(
+            f"ztrisk CLI failed ({proc.returncode}): {' '.join(cmd)}\n"
+            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
+            pytrace=False,
+        )
+    if not parse_json:
+        return proc.stdout
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"ztrisk CLI did not print JSON: {' '.join(cmd)}\n{proc.stdout}", pytrace=False)
+
+
+@dataclass
+class Env:
+    """Everything the tests need: the server, accounts and credentials."""
+
+    server: Server
+    account_a: str
+    account_b: str
+    admin_token: str  # bootstrap token: every permission on account A
+    token_b: Credential  # "Zero Trust Write" on account B only
+    read_token_a: Credential  # "Zero Trust Read" on account A only
+    key_a: GlobalKey  # global API key of a user on account A
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, api_token: str | None = None, *, root: bool = False, **kwargs: Any) -> Cloudflare:
+        """An SDK client pointed at the server (``/client/v4`` unless ``root``), never retrying."""
+        base = self.server.url if root else self.server.v4
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 10.0)
+        return Cloudflare(api_token=api_token, base_url=base, **kwargs)
+
+    def key_client(self, email: str, key: str, *, root: bool = False) -> Cloudflare:
+        base = self.server.url if root else self.server.v4
+        return Cloudflare(api_email=email, api_key=key, base_url=base, max_retries=0, timeout=10.0)
+
+    def create_account(self, name: str) -> str:
+        return self.server.cli("accounts", "create", "--name", name)["id"]
+
+    def create_token(self, accounts: list[str], permissions: list[str], *extra: str) -> Credential:
+        args = ["tokens", "create"]
+        for account in accounts:
+            args += ["--account", account]
+        for permission in permissions:
+            args += ["--permission", permission]
+        out = self.server.cli(*args, *extra)
+        assert isinstance(out.get("id"), str) and out["id"], out
+        assert isinstance(out.get("token"), str) and len(out["token"]) == 40, out
+        return Credential(id=out["id"], token=out["token"])
+
+    def revoke_token(self, token_id: str) -> None:
+        self.server.cli_plain("tokens", "revoke", token_id)
+
+    def create_key(self, email: str, account: str) -> GlobalKey:
+        out = self.server.cli("keys", "create", "--email", email, "--account", account)
+        assert out["email"] == email, out
+        return GlobalKey(email=out["email"], key=out["key"])
+
+
+def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
+    binary = ztrisk_bin()
+    if not binary.is_file():
+        pytest.exit(
+            f"ztrisk binary not found at {binary}; build it (cargo build -p ztrisk) or set ZTRISK_BIN",
+            returncode=2,
+        )
+    database = workdir / "ztrisk.db"
+    stderr_path = workdir / "ztrisk.stderr.log"
+    stderr_file = open(stderr_path, "wb")
+    env = dict(os.environ)
+    env.pop("ZTRISK_DATABASE", None)
+    process = subprocess.Popen(
+        [str(binary), "--database", str(database), "serve", "--listen", "127.0.0.1:0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr_file,
+        env=env,
+        cwd=workdir,
+        text=True,
+        bufsize=1,
+    )
+    stderr_file.close()  # the child holds its own descriptor
+    server = Server(url="", database=database, process=process, stderr_path=stderr_path)
+
+    # Read stdout on a thread (keeps draining it after start-up so the pipe never fills).
+    lines: "queue.Queue[str | None]" = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            server.stdout_lines.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name="ztrisk-stdout", daemon=True).start()
+    return server, lines
+
+
+def _wait_for_banner(server: Server, lines: "queue.Queue[str | None]") -> tuple[str, str]:
+    account = token = None
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RuntimeError(f"ztrisk did not start within {STARTUP_TIMEOUT_S:.0f} s")
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        if line is None:
+            raise RuntimeError("ztrisk closed stdout (exited?) before it was listening")
+        if m := _ACCOUNT_RE.match(line):
+            account = m.group(1)
+        elif m := _TOKEN_RE.match(line):
+            token = m.group(1)
+        elif m := _LISTEN_RE.match(line):
+            server.url = m.group(1).rstrip("/")
+            break
+    if account is None or token is None:
+        raise RuntimeError("ztrisk started on an empty database without printing account id and API token")
+    return account, token
+
+
+def _stop_server(server: Server) -> None:
+    process = server.process
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+        pytest.fail(
+            f"ztrisk did not stop within {SHUTDOWN_TIMEOUT_S:.0f} s of SIGTERM\n{server.diagnostics()}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("ztrisk")
+    server, lines = _start_server(workdir)
+    try:
+        account, token = _wait_for_banner(server, lines)
+        problem = None
+    except RuntimeError as exc:
+        problem = str(exc)
+    if problem is not None:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=5)
+        time.sleep(0.1)  # let the pump thread collect the last lines
+        pytest.fail(f"{problem}\n{server.diagnostics()}", pytrace=False)
+    server.bootstrap_account = account
+    server.bootstrap_token = token
+    try:
+        yield server
+    finally:
+        _stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def env(server: Server) -> Env:
+    account_a = server.bootstrap_account
+    admin_token = server.bootstrap_token
+    account_b = server.cli("accounts", "create", "--name", "compat account B")["id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", account_b), account_b
+    assert account_b != account_a
+
+    partial = Env(
+        server=server,
+        account_a=account_a,
+        account_b=account_b,
+        admin_token=admin_token,
+        token_b=Credential("", ""),
+        read_token_a=Credential("", ""),
+        key_a=GlobalKey("", ""),
+    )
+    partial.token_b = partial.create_token([account_b], ["Zero Trust Write"], "--name", "compat B write")
+    partial.read_token_a = partial.create_token([account_a], ["Zero Trust Read"], "--name", "compat A read")
+    partial.key_a = partial.create_key("compat-a@example.com", account_a)
+    return partial
+
+
+@pytest.fixture(autouse=True)
+def _server_must_stay_up(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test (with the server's stderr) if ztrisk died while it ran."""
+    yield
+    if "server" not in request.fixturenames:
+        return
+    server: Server = request.getfixturevalue("server")
+    if server.process.poll() is not None:
+        pytest.fail(f"ztrisk exited during the test\n{server.diagnostics()}", pytrace=False)
+
+
+@dataclass
+class Tenant:
+    """A fresh account with its own all-permission token, so a test can change state in
+    isolation (the behaviors of a new account are exactly the defaults)."""
+
+    account: str
+    token: Credential
+    client: Cloudflare
+
+
+@pytest.fixture
+def tenant(env: Env, request: pytest.FixtureRequest) -> Tenant:
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:60]
+    account = env.create_account(f"compat {name}")
+    token = env.create_token(
+        [account], ["Zero Trust Read", "Zero Trust Write"], "--name", f"compat {name}"
+    )
+    return Tenant(account=account, token=token, client=env.client(token.token))
+
+
+@pytest.fixture
+def make_client(env: Env) -> Callable[..., Cloudflare]:
+    """``make_client(api_token, root=False, **kwargs)`` -> a ``Cloudflare`` client for the server."""
+    return env.client
