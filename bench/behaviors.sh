@@ -6,7 +6,7 @@
 #   DURATION=10        seconds of each measured wrk run
 #   WARMUP=3           seconds of the warm-up run of each target (not counted)
 #   ROUNDS=3           rounds; each round runs bare, GET, PUT (full), PUT (normal) in turn and
-#                      the summary reports the median over rounds
+#                      the summary reports the median over the rounds no other process disturbed
 #   CONNECTIONS=32     wrk connections, the same for every target; a list ("16 32 64") runs the
 #                      whole set once per value (a sweep)
 #   WRK_THREADS=1      wrk threads (wrk has one core to itself)
@@ -14,6 +14,8 @@
 #   CLIENT_CPU=1       core wrk and the durability load generator are pinned to
 #   SYNC_MODES="full normal"   --sync modes PUT is measured with; "full" (the default of
 #                      ztrisk) is the headline figure
+#   QUIET_WAIT=60      before each measured run, wait up to this many seconds for both cores to
+#                      be idle (other processes); 0 disables. Runs disturbed anyway are flagged
 #   KILL_AFTER=3       seconds of PUT load before the server gets kill -9
 #   DURABILITY_SYNC=full   --sync mode of the server in the kill -9 check
 #   ACK_THREADS=8      threads (connections) of the durability load generator
@@ -40,6 +42,7 @@ CLIENT_CPU="${CLIENT_CPU:-1}"
 SYNC_MODES="${SYNC_MODES:-full normal}"
 KILL_AFTER="${KILL_AFTER:-3}"
 ACK_THREADS="${ACK_THREADS:-8}"
+QUIET_WAIT="${QUIET_WAIT:-60}"
 DURABILITY_SYNC="${DURABILITY_SYNC:-full}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 ZTRISK="$TARGET_DIR/release/ztrisk"
@@ -118,26 +121,62 @@ cpu_ticks() {
         print total - $5 - $6, $9, total }' /proc/stat
 }
 
-# cpu_share BEFORE AFTER: "busy% steal%" of a core between two cpu_ticks samples.
-cpu_share() {
-    awk -v a="$1" -v b="$2" 'BEGIN {
-        split(a, x, " "); split(b, y, " "); t = y[3] - x[3]; if (t <= 0) t = 1
-        printf "%d %d", 100 * (y[1] - x[1]) / t + 0.5, 100 * (y[2] - x[2]) / t + 0.5 }'
+# wait_quiet: on a shared machine, waits (QUIET_WAIT seconds at most) until both cores have
+# been nearly idle (under 10% busy) for a second, so a neighbour's build does not land in a run.
+wait_quiet() {
+    local deadline=$((SECONDS + QUIET_WAIT)) a b busy
+    while ((SECONDS < deadline)); do
+        a="$(cpu_ticks "$SERVER_CPU") $(cpu_ticks "$CLIENT_CPU")"
+        sleep 1
+        b="$(cpu_ticks "$SERVER_CPU") $(cpu_ticks "$CLIENT_CPU")"
+        busy="$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+            s = (y[1] - x[1]) / (y[3] - x[3] + 1e-9); c = (y[4] - x[4]) / (y[6] - x[6] + 1e-9)
+            printf "%d", 100 * (s > c ? s : c) }')"
+        ((busy >= 10)) || return 0
+    done
+    log "the machine stayed busy for ${QUIET_WAIT}s: measuring anyway (the run will be flagged)"
 }
 
-# run_wrk LUA URL SECONDS CONNS: prints wrk's "BENCH ..." line, plus how busy the server's and
-# the client's cores were (srv_cpu, cli_cpu, in %) and the hypervisor's steal time (steal, %).
+# proc_ticks PID: CPU time (user + system, all threads) the process has used, in jiffies.
+proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# pct PART WHOLE: PART as a rounded percentage of WHOLE.
+pct() { awk -v p="$1" -v w="$2" 'BEGIN { if (w <= 0) w = 1; printf "%d", 100 * p / w + 0.5 }'; }
+
+# run_wrk LUA URL SECONDS CONNS SERVER_PID: prints wrk's "BENCH ..." line, extended with the
+# CPU accounting of the run, in % of one core:
+#   srv_own   the server process            srv_other  everything else on the server's core
+#   cli_own   wrk                           cli_other  everything else on the client's core
+#   steal     hypervisor steal time on both cores
+# srv_own near 100 means the server was the bottleneck; a large *_other means a neighbour (a
+# build, another benchmark) disturbed the run.
 run_wrk() {
-    local lua="$1" url="$2" seconds="$3" conns="$4" out srv0 cli0 srv cli
-    srv0="$(cpu_ticks "$SERVER_CPU")"
-    cli0="$(cpu_ticks "$CLIENT_CPU")"
-    out="$(ZTRISK_TOKEN="${TOKEN:-}" taskset -c "$CLIENT_CPU" \
-        wrk -t"$WRK_THREADS" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url")" \
-        || die "wrk failed: $out"
-    read -r srv srv_steal <<<"$(cpu_share "$srv0" "$(cpu_ticks "$SERVER_CPU")")"
-    read -r cli cli_steal <<<"$(cpu_share "$cli0" "$(cpu_ticks "$CLIENT_CPU")")"
-    out="$(grep '^BENCH ' <<<"$out")" || die "wrk printed no BENCH line: $out"
-    echo "$out srv_cpu=$srv cli_cpu=$cli steal=$((srv_steal + cli_steal))"
+    local lua="$1" url="$2" seconds="$3" conns="$4" server="$5" raw="$WORK/wrk.out"
+    local srv0 cli0 own0 srv1 cli1 own1 wrk_ticks line srv_busy cli_busy
+    read -r -a srv0 <<<"$(cpu_ticks "$SERVER_CPU")"
+    read -r -a cli0 <<<"$(cpu_ticks "$CLIENT_CPU")"
+    own0="$(proc_ticks "$server")"
+    # The subshell's cutime/cstime, once wrk (its only child) has been waited for, is wrk's CPU.
+    wrk_ticks="$(
+        ZTRISK_TOKEN="${TOKEN:-}" taskset -c "$CLIENT_CPU" \
+            wrk -t"$WRK_THREADS" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url" \
+            >"$raw" 2>&1 || exit 1
+        self="$BASHPID"
+        sed 's/.*) //' "/proc/$self/stat" | awk '{print $14 + $15}'
+    )" || die "wrk failed: $(cat "$raw")"
+    read -r -a srv1 <<<"$(cpu_ticks "$SERVER_CPU")"
+    read -r -a cli1 <<<"$(cpu_ticks "$CLIENT_CPU")"
+    own1="$(proc_ticks "$server")"
+    line="$(grep '^BENCH ' "$raw")" || die "wrk printed no BENCH line: $(cat "$raw")"
+    local srv_total=$((srv1[2] - srv0[2])) cli_total=$((cli1[2] - cli0[2]))
+    local srv_own cli_own
+    srv_own="$(pct $((own1 - own0)) "$srv_total")"
+    cli_own="$(pct "$wrk_ticks" "$cli_total")"
+    srv_busy="$(pct $((srv1[0] - srv0[0])) "$srv_total")"
+    cli_busy="$(pct $((cli1[0] - cli0[0])) "$cli_total")"
+    echo "$line srv_own=$srv_own srv_other=$((srv_busy > srv_own ? srv_busy - srv_own : 0))" \
+        "cli_own=$cli_own cli_other=$((cli_busy > cli_own ? cli_busy - cli_own : 0))" \
+        "steal=$(pct $((srv1[1] - srv0[1] + cli1[1] - cli0[1])) $((srv_total + cli_total)))"
 }
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
@@ -180,16 +219,18 @@ if [[ -z "${SKIP_THROUGHPUT:-}" ]]; then
     wait_for_line "$WORK/bare.out" '^bare listening on http://' "$BARE_PID"
     BARE_PORT="$(sed -n 's|^bare listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/bare.out")"
 
-    declare -A URL TOKEN_OF ACCOUNT_OF
+    declare -A URL TOKEN_OF ACCOUNT_OF PID_OF
     for sync in $SYNC_MODES; do
         # A fresh database per mode: each has its own account and admin token. The GET runs
         # against the first one.
         start_ztrisk "ztrisk-$sync" "$WORK/bench-$sync.db" "$sync"
         URL[put_$sync]="$(behaviors_url "$PORT")"
+        PID_OF[put_$sync]="$PID"
         TOKEN_OF[put_$sync]="$TOKEN"
         ACCOUNT_OF[put_$sync]="$ACCOUNT"
         if [[ -z "${URL[get]:-}" ]]; then
             URL[get]="${URL[put_$sync]}"
+            PID_OF[get]="$PID"
             TOKEN_OF[get]="$TOKEN"
             ACCOUNT_OF[get]="$ACCOUNT"
         fi
@@ -197,6 +238,7 @@ if [[ -z "${SKIP_THROUGHPUT:-}" ]]; then
     done
     URL[bare]="http://127.0.0.1:$BARE_PORT/client/v4/accounts/${ACCOUNT_OF[get]}/zt_risk_scoring/behaviors"
     TOKEN_OF[bare]="${TOKEN_OF[get]}"
+    PID_OF[bare]="$BARE_PID"
     log "bare axum on port $BARE_PORT (pid $BARE_PID)"
 
     TARGETS=(bare get)
@@ -215,16 +257,17 @@ if [[ -z "${SKIP_THROUGHPUT:-}" ]]; then
         log "warm-up: ${WARMUP}s per target, $conns connections"
         for t in "${TARGETS[@]}"; do
             TOKEN="${TOKEN_OF[$t]}"
-            run_wrk "$(lua_of "$t")" "${URL[$t]}" "$WARMUP" "$conns" >/dev/null
+            run_wrk "$(lua_of "$t")" "${URL[$t]}" "$WARMUP" "$conns" "${PID_OF[$t]}" >/dev/null
         done
         for ((round = 1; round <= ROUNDS; round++)); do
             for t in "${TARGETS[@]}"; do
                 TOKEN="${TOKEN_OF[$t]}"
-                line="$(run_wrk "$(lua_of "$t")" "${URL[$t]}" "$DURATION" "$conns")"
+                wait_quiet
+                line="$(run_wrk "$(lua_of "$t")" "${URL[$t]}" "$DURATION" "$conns" "${PID_OF[$t]}")"
                 log "c=$conns round $round/$ROUNDS $t: $line"
                 {
                     printf '%s\t%s\t%s' "$t" "$conns" "$round"
-                    for f in rps p50_us p90_us p99_us max_us non2xx socket_errors srv_cpu cli_cpu steal; do
+                    for f in rps p50_us p90_us p99_us max_us non2xx socket_errors srv_own srv_other cli_own cli_other steal; do
                         printf '\t%s' "$(field "$f" "$line")"
                     done
                     printf '\n'
@@ -259,6 +302,7 @@ if [[ -z "${SKIP_DURABILITY:-}" ]]; then
     URL_D="$(behaviors_url "$PORT")"
     VICTIM="$PID"
 
+    wait_quiet
     taskset -c "$CLIENT_CPU" python3 "$BENCH_DIR/put_ack_check.py" load \
         --url "$URL_D" --token "$TOKEN" --threads "$ACK_THREADS" --acked "$WORK/acked.txt" &
     LOAD_PID=$!

@@ -180,7 +180,7 @@ def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
         )
     database = workdir / "ztrisk.db"
     stderr_path = workdir / "ztrisk.stderr.log"
-    stderr_file = open(stderr_path, "wb")
+    stderr_file = open(stderr_path, "ab")  # appended to: a restarted server keeps one log
     env = dict(os.environ)
     env.pop("ZTRISK_DATABASE", None)
     process = subprocess.Popen(
@@ -210,7 +210,12 @@ def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
     return server, lines
 
 
-def _wait_for_banner(server: Server, lines: "queue.Queue[str | None]") -> tuple[str, str]:
+def _wait_for_banner(
+    server: Server, lines: "queue.Queue[str | None]", *, first_start: bool = True
+) -> tuple[str, str]:
+    """Waits for the "listening on" line. On a first start (empty database) the banner's account
+    id and token must have been printed before it; on a restart they are not, and ``("", "")``
+    is returned."""
     account = token = None
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
@@ -230,6 +235,10 @@ def _wait_for_banner(server: Server, lines: "queue.Queue[str | None]") -> tuple[
         elif m := _LISTEN_RE.match(line):
             server.url = m.group(1).rstrip("/")
             break
+    if not first_start:
+        if account is not None or token is not None:
+            raise RuntimeError("ztrisk printed a first-start banner on a database that already existed")
+        return "", ""
     if account is None or token is None:
         raise RuntimeError("ztrisk started on an empty database without printing account id and API token")
     return account, token
@@ -332,3 +341,81 @@ def tenant(env: Env, request: pytest.FixtureRequest) -> Tenant:
 def make_client(env: Env) -> Callable[..., Cloudflare]:
     """``make_client(api_token, root=False, **kwargs)`` -> a ``Cloudflare`` client for the server."""
     return env.client
+
+
+class DedicatedServer:
+    """A ztrisk process of one test's own, on its own database, that the test may stop (with
+    any signal) and start again on the same database. The session ``server`` is never touched."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.server: Server | None = None
+        self.account = ""  # from the first start's banner
+        self.token = ""  # the bootstrap admin token: every permission on ``account``
+        self.starts = 0
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "ztrisk.db"
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None and self.server.process.poll() is None, "not running"
+        return self.server.url
+
+    @property
+    def v4(self) -> str:
+        return f"{self.url}/client/v4"
+
+    def start(self) -> Server:
+        assert self.server is None or self.server.process.poll() is not None, "already running"
+        first = self.starts == 0
+        server, lines = _start_server(self.workdir)
+        self.server = server
+        self.starts += 1
+        try:
+            account, token = _wait_for_banner(server, lines, first_start=first)
+        except RuntimeError as exc:
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.wait(timeout=5)
+            time.sleep(0.1)
+            pytest.fail(f"dedicated ztrisk (start #{self.starts}): {exc}\n{server.diagnostics()}", pytrace=False)
+        if first:
+            self.account, self.token = account, token
+        return server
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Sends ``sig`` and returns the exit code (negative: killed by that signal)."""
+        assert self.server is not None
+        process = self.server.process
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+                pytest.fail(
+                    f"dedicated ztrisk did not stop within {SHUTDOWN_TIMEOUT_S:.0f} s of signal {sig}\n"
+                    f"{self.server.diagnostics()}",
+                    pytrace=False,
+                )
+        return process.returncode
+
+    def client(self, api_token: str | None = None, **kwargs: Any) -> Cloudflare:
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 10.0)
+        return Cloudflare(api_token=api_token or self.token, base_url=self.v4, **kwargs)
+
+
+@pytest.fixture
+def dedicated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DedicatedServer]:
+    """A started :class:`DedicatedServer` (first start done, banner read); stopped at teardown."""
+    handle = DedicatedServer(tmp_path_factory.mktemp("ztrisk-dedicated"))
+    handle.start()
+    try:
+        yield handle
+    finally:
+        if handle.server is not None:
+            _stop_server(handle.server)

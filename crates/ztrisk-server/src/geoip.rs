@@ -39,7 +39,7 @@ impl GeoIp {
         Self::from_bytes(bytes).map_err(|e| format!("GeoIP database {}: {e}", path.display()))
     }
 
-    fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
         verify::verify(&bytes).map_err(|e| format!("not a valid MaxMind DB file: {e}"))?;
         let reader = Reader::from_source(bytes).map_err(|e| e.to_string())?;
         Ok(Self { reader })

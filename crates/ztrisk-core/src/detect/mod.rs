@@ -23,7 +23,7 @@
 //! `min_distance_km` counts as an infinite speed (the same place at the same time is not
 //! travel, even with `min_distance_km` = 0). Then the newer of the two logins is remembered: a
 //! late login is compared with the remembered one using |Δt| and does not replace it.
-//! Remembered coordinates are kept as `f32` (about a metre of precision).
+//! Coordinates are compared at the precision the state keeps them, `f32` (about a metre).
 //!
 //! **`high_dlp`** (`dlp_match`) and **`failed_logins`** (`access_login` with `success: false`)
 //! are windowed. The state keeps the most recent `threshold` event times, sorted; a late event
@@ -40,17 +40,24 @@
 //! `threshold` times; `threshold` is at most [`MAX_WINDOW_LEN`]. While the behavior is disabled
 //! the buffer keeps rolling (it is neither cleared nor does it record firings).
 //!
-//! **`sentinel_one`** — `device_posture` from `sentinel_one` with `active_threats` > 0.
-//! **`crowdstrike_low_zta`** — `crowdstrike` with `zta_score` ≤ its `max_score`.
-//! **`crowdstrike_medium_zta`** — `zta_score` above `crowdstrike_low_zta`'s `max_score` and ≤
-//! its own `max_score`: a score fires at most one of the two, whichever is enabled.
-//! **`malicious_file`** — `gateway_file` with verdict `malicious` (any case), whatever the
-//! action (blocked too).
-//! **`suspicious_security_domain`** — `gateway_dns` with a category in
-//! [`SECURITY_CATEGORIES`]; **`high_risk_domain`** — a category in [`HIGH_RISK_CATEGORIES`]
-//! (both compared ignoring ASCII case and surrounding spaces; both can fire for one query).
-//! **`behavior`** events fire that behavior (predefined or custom) if it is configured and
-//! enabled.
+//! The other detectors look at one event each:
+//!
+//! - **`sentinel_one`**: `device_posture` from `sentinel_one` with `active_threats` > 0.
+//! - **`crowdstrike_low_zta`**: `crowdstrike` with `zta_score` ≤ its `max_score`.
+//! - **`crowdstrike_medium_zta`**: `zta_score` above `crowdstrike_low_zta`'s `max_score` and ≤
+//!   its own `max_score`. Only medium is considered for such a score, and only low for a score
+//!   in the low band, whether or not the other is enabled.
+//! - **`malicious_file`**: `gateway_file` with verdict `malicious` (any case, surrounding
+//!   spaces ignored), whatever the action (blocked too).
+//! - **`suspicious_security_domain`**: `gateway_dns` with a category in
+//!   [`SECURITY_CATEGORIES`] (Security Risks, Security Threats, and Cloudflare's security
+//!   subcategories Malware, Phishing, Command and Control & Botnet, Cryptomining, Spyware, DGA
+//!   Domains, DNS Tunneling); **`high_risk_domain`**: a category in [`HIGH_RISK_CATEGORIES`]
+//!   (Questionable Content, Violence, CIPA, CIPA Filter). Categories are compared ignoring
+//!   ASCII case and surrounding spaces; both behaviors can fire for one query, whatever its
+//!   action.
+//! - **`behavior`** events fire that behavior (predefined or custom) if it is configured and
+//!   enabled.
 //!
 //! **Repeat suppression.** Every behavior except the windowed `high_dlp`/`failed_logins`
 //! detectors (which follow the window rule above) fires at most once per user per
@@ -58,9 +65,10 @@
 //! suppressed, which handles late events symmetrically. The state remembers, per behavior, the
 //! latest time it fired. Externally signalled `behavior` events are always subject to
 //! repeat suppression, including for `high_dlp`/`failed_logins` (which share the last firing
-//! time with their window rule). At most
-//! [`MAX_CUSTOM_SUPPRESSIONS`] custom behaviors are remembered per user (the oldest firing is
-//! forgotten first).
+//! time with their window rule). At most [`MAX_CUSTOM_SUPPRESSIONS`] custom behaviors are
+//! remembered per user (the one that fired longest ago is forgotten first). Because only the
+//! latest firing is remembered, a very late event (over an hour before it) is compared with
+//! that one alone.
 //!
 //! **Reset.** [`UserState::reset`] clears the windows and the suppression memory but keeps the
 //! remembered login.

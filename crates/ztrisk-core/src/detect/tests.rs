@@ -505,6 +505,32 @@ fn windows_fire_again_after_the_window_with_new_events() {
 }
 
 #[test]
+fn a_sustained_stream_fires_about_once_per_window() {
+    let config = all_enabled();
+    let mut state = UserState::default();
+    // One failed login a second for ten minutes (threshold 10 in 300 s).
+    let stream: Vec<_> = (0..600).map(|i| failed(T0 + i * SEC)).collect();
+    let got = run(&mut state, &config, &stream);
+    let times: Vec<_> = got.iter().map(|d| d.timestamp).collect();
+    assert_eq!(times.first(), Some(&(T0 + 9 * SEC)));
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] > 300 * SEC),
+        "{times:?}"
+    );
+    assert!((2..=3).contains(&times.len()), "{times:?}");
+    // A detection held back by the window rule still consumes its events: right after the
+    // window, `threshold` new events are needed.
+    let mut state = UserState::default();
+    let first: Vec<_> = (0..10).map(|i| failed(T0 + i)).collect();
+    assert_eq!(run(&mut state, &config, &first).len(), 1);
+    let held: Vec<_> = (0..10).map(|i| failed(T0 + 100 * SEC + i)).collect();
+    assert!(run(&mut state, &config, &held).is_empty());
+    assert!(state.extra.as_ref().is_some_and(|e| e.failed.is_empty()));
+    let after: Vec<_> = (0..10).map(|i| failed(T0 + 301 * SEC + i)).collect();
+    assert_eq!(run(&mut state, &config, &after).len(), 1);
+}
+
+#[test]
 fn windows_handle_late_events() {
     let config = all_enabled();
     // Ten failures delivered in reverse order still make one detection.
@@ -843,6 +869,35 @@ fn repeat_suppression_is_symmetric_in_event_time() {
             "crowdstrike_medium_zta"
         ]
     );
+}
+
+#[test]
+fn late_events_of_single_event_detectors() {
+    let config = all_enabled();
+    type Make = fn(i64) -> Event;
+    let makers: [(&str, Make); 6] = [
+        ("sentinel_one", |t| s1(t, Some(1))),
+        ("crowdstrike_low_zta", |t| cs(t, Some(5))),
+        ("malicious_file", |t| file(t, "malicious", "block")),
+        ("suspicious_security_domain", |t| dns(t, &["Phishing"])),
+        ("high_risk_domain", |t| dns(t, &["CIPA Filter"])),
+        ("foo", |t| ext(t, "foo")),
+    ];
+    for (id, make) in makers {
+        let mut state = UserState::default();
+        // Delivered newest first: 3 h, then 30 min before it (suppressed), then 2 h before it.
+        let got = run(
+            &mut state,
+            &config,
+            &[make(T0 + 3 * HOUR), make(T0 + 150 * MIN), make(T0 + HOUR)],
+        );
+        assert_eq!(
+            got.iter().map(|d| d.timestamp).collect::<Vec<_>>(),
+            [T0 + 3 * HOUR, T0 + HOUR],
+            "{id}"
+        );
+        assert!(got.iter().all(|d| d.behavior.as_str() == id), "{id}");
+    }
 }
 
 #[test]

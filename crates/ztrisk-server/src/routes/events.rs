@@ -195,3 +195,6 @@ fn locate(state: &AppState, mut event: Event) -> Event {
     }
     event
 }
+
+#[cfg(test)]
+mod geoip_tests;

@@ -1,4 +1,4 @@
--- The risk engine: users, ingested events, risk events, and integrations.
+-- The risk engine: users, ingested event ids, risk events, and integrations.
 -- High-volume tables refer to accounts by their integer rowid (account_key) to stay small.
 
 CREATE TABLE users (
@@ -7,13 +7,19 @@ CREATE TABLE users (
     user_id            TEXT NOT NULL,           -- UUID, the API's user id
     email              TEXT NOT NULL,           -- lowercased
     name               TEXT NOT NULL,
-    state              BLOB,                    -- detector state (ztrisk_core::detect::UserState)
     last_reset_at      INTEGER,                 -- unix ms
     risk_rank          INTEGER NOT NULL DEFAULT 0,  -- max level since reset: 0 none, 1 low, 2 medium, 3 high
     risk_event_count   INTEGER NOT NULL DEFAULT 0,  -- risk events since reset
     last_risk_event_at INTEGER,                 -- newest risk event time since reset
     UNIQUE (account_key, email),
     UNIQUE (account_key, user_id)
+) STRICT;
+
+-- Detector state apart from the user row: it changes with most logins, and narrow rows keep
+-- the pages an ingest batch dirties (and writes to the WAL) few.
+CREATE TABLE user_states (
+    user_key  INTEGER PRIMARY KEY,              -- users.key
+    state     BLOB NOT NULL                     -- ztrisk_core::detect::UserState, encoded
 ) STRICT;
 
 -- One index per summary order; only scored users are indexed.
@@ -27,16 +33,17 @@ CREATE TABLE account_stats (
     scored_users  INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
-CREATE TABLE events (
-    key          INTEGER PRIMARY KEY,
+-- Ids of ingested events, for idempotency. Raw events are not kept (that is the SIEM's job):
+-- their effect is, as detector state and risk events, committed in the same transaction.
+-- Keyed by event time first so that a batch of new events appends to the end of the index
+-- instead of dirtying pages all over it: a retried event (same id, same timestamp) is
+-- recognised; an id reused with another timestamp counts as a new event.
+CREATE TABLE event_ids (
     account_key  INTEGER NOT NULL,
-    event_id     TEXT,                          -- client-chosen; repeated ids are ignored
-    user_key     INTEGER NOT NULL,
-    type         TEXT NOT NULL,
     ts           INTEGER NOT NULL,              -- event time, unix ms
-    received_at  INTEGER NOT NULL
-) STRICT;
-CREATE UNIQUE INDEX events_by_id ON events (account_key, event_id) WHERE event_id IS NOT NULL;
+    id_hash      BLOB NOT NULL,                 -- first 16 bytes of SHA-256 of the client's id
+    PRIMARY KEY (account_key, ts, id_hash)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE risk_events (
     key          INTEGER PRIMARY KEY,

@@ -5,6 +5,7 @@ use super::{account_key, behaviors};
 use crate::StoreError;
 use crate::model::IngestOutcome;
 use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
@@ -21,6 +22,10 @@ struct Touched {
     risk_event_count: i64,
     last_risk_event_at: Option<i64>,
     was_scored: bool,
+    /// Whether the detector state must be written back.
+    state_dirty: bool,
+    /// Whether the user row (name, scores) must be written back.
+    row_dirty: bool,
 }
 
 pub fn ingest(
@@ -34,9 +39,8 @@ pub fn ingest(
     let mut outcome = IngestOutcome::default();
     let mut users: HashMap<&str, Touched> = HashMap::new();
 
-    let mut insert_event = conn.prepare_cached(
-        "INSERT OR IGNORE INTO events (account_key, event_id, user_key, type, ts, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let mut remember_id = conn.prepare_cached(
+        "INSERT OR IGNORE INTO event_ids (account_key, ts, id_hash) VALUES (?1, ?2, ?3)",
     )?;
     let mut insert_risk = conn.prepare_cached(
         "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
@@ -54,24 +58,25 @@ pub fn ingest(
             && *name != user.name
         {
             user.name.clone_from(name);
+            user.row_dirty = true;
         }
-        let inserted = insert_event.execute(params![
-            account_key,
-            event.id,
-            user.key,
-            event.kind.type_name(),
-            event.timestamp,
-            now
-        ])?;
-        if inserted == 0 {
-            outcome.duplicates += 1;
-            continue;
+        if let Some(id) = &event.id {
+            let digest = Sha256::digest(id.as_bytes());
+            if remember_id.execute(params![account_key, event.timestamp, &digest[..16]])? == 0 {
+                outcome.duplicates += 1;
+                continue;
+            }
         }
         outcome.accepted += 1;
 
         // Detected strictly after the last reset, even within the same millisecond.
         let detected_at = user.last_reset_at.map_or(now, |reset| now.max(reset + 1));
-        for detection in detect(&mut user.state, event, &config) {
+        let before = user.state.clone();
+        let detections = detect(&mut user.state, event, &config);
+        // Most events (clean DNS, healthy posture) change nothing: those users need no write.
+        user.state_dirty |= user.state != before;
+        user.row_dirty |= !detections.is_empty();
+        for detection in detections {
             let rank = rank_of(detection.risk_level);
             let details = serde_json::to_string(&detection.details)
                 .map_err(|e| StoreError::Backend(format!("serializing evidence: {e}")))?;
@@ -95,15 +100,24 @@ pub fn ingest(
         }
     }
 
-    let mut save = conn.prepare_cached(
-        "UPDATE users SET state = ?2, name = ?3, risk_rank = ?4, risk_event_count = ?5, last_risk_event_at = ?6
+    let mut save_state = conn.prepare_cached(
+        "INSERT INTO user_states (user_key, state) VALUES (?1, ?2)
+         ON CONFLICT (user_key) DO UPDATE SET state = excluded.state",
+    )?;
+    let mut save_user = conn.prepare_cached(
+        "UPDATE users SET name = ?2, risk_rank = ?3, risk_event_count = ?4, last_risk_event_at = ?5
          WHERE key = ?1",
     )?;
     let mut newly_scored = 0i64;
     for user in users.values() {
-        save.execute(params![
+        if user.state_dirty {
+            save_state.execute(params![user.key, user.state.encode()])?;
+        }
+        if !user.row_dirty {
+            continue;
+        }
+        save_user.execute(params![
             user.key,
-            user.state.encode(),
             user.name,
             user.risk_rank,
             user.risk_event_count,
@@ -152,8 +166,9 @@ fn load_or_create(
 ) -> Result<Touched, StoreError> {
     let existing = conn
         .prepare_cached(
-            "SELECT key, state, name, last_reset_at, risk_rank, risk_event_count, last_risk_event_at
-             FROM users WHERE account_key = ?1 AND email = ?2",
+            "SELECT u.key, s.state, u.name, u.last_reset_at, u.risk_rank, u.risk_event_count, u.last_risk_event_at
+             FROM users u LEFT JOIN user_states s ON s.user_key = u.key
+             WHERE u.account_key = ?1 AND u.email = ?2",
         )?
         .query_row(params![account_key, user.email], |r| {
             Ok((
@@ -194,6 +209,8 @@ fn load_or_create(
             risk_event_count,
             last_risk_event_at,
             was_scored: risk_event_count > 0,
+            state_dirty: false,
+            row_dirty: false,
         });
     }
 
@@ -227,5 +244,7 @@ fn load_or_create(
         risk_event_count: 0,
         last_risk_event_at: None,
         was_scored: false,
+        state_dirty: false,
+        row_dirty: false,
     })
 }

@@ -70,6 +70,9 @@ impl SqliteStore {
             Synchronous::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
+        // The writer touches user rows all over the table on every ingest batch: a page cache
+        // of 64 MiB (instead of 2 MiB) keeps them from being re-read from the OS each time.
+        conn.pragma_update(None, "cache_size", -65536)?;
         migrations::apply(&mut conn, migrations::latest())?;
         let writer = Writer::spawn(conn)?;
         let readers = Arc::new(ReadPool::new(path.clone()));

@@ -178,9 +178,17 @@ pub fn user_risk(
 pub fn reset(conn: &Connection, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
     let account_key = account_key(conn, account)?;
     let user = conn
-        .prepare_cached("SELECT key, state, risk_event_count FROM users WHERE account_key = ?1 AND user_id = ?2")?
+        .prepare_cached(
+            "SELECT u.key, s.state, u.risk_event_count FROM users u
+             LEFT JOIN user_states s ON s.user_key = u.key
+             WHERE u.account_key = ?1 AND u.user_id = ?2",
+        )?
         .query_row(params![account_key, user_id.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })
         .optional()?;
     let Some((key, state, count)) = user else {
@@ -192,10 +200,15 @@ pub fn reset(conn: &Connection, account: AccountId, user_id: Uuid) -> Result<boo
         .unwrap_or_default();
     state.reset();
     conn.prepare_cached(
-        "UPDATE users SET last_reset_at = ?2, state = ?3, risk_rank = 0, risk_event_count = 0,
+        "UPDATE users SET last_reset_at = ?2, risk_rank = 0, risk_event_count = 0,
          last_risk_event_at = NULL WHERE key = ?1",
     )?
-    .execute(params![key, now_ms(), state.encode()])?;
+    .execute(params![key, now_ms()])?;
+    conn.prepare_cached(
+        "INSERT INTO user_states (user_key, state) VALUES (?1, ?2)
+         ON CONFLICT (user_key) DO UPDATE SET state = excluded.state",
+    )?
+    .execute(params![key, state.encode()])?;
     if count > 0 {
         adjust_scored(conn, account_key, -1)?;
     }

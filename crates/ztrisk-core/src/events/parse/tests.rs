@@ -473,3 +473,55 @@ fn emails_are_lowercased_unicode_too() {
     ));
     assert_eq!(e.user.email, "élodie@example.fr");
 }
+
+fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-200.0f64..200.0).prop_map(Value::from),
+        prop_oneof![
+            Just("access_login".to_string()),
+            Just("dlp_match".to_string()),
+            Just("gateway_dns".to_string()),
+            Just("crowdstrike".to_string()),
+            Just("2026-11-24T10:00:00Z".to_string()),
+            Just("a@example.com".to_string()),
+            "\\PC{0,12}",
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 32, 6, |inner| {
+        let keys = prop_oneof![
+            Just("type".to_string()),
+            Just("timestamp".to_string()),
+            Just("user".to_string()),
+            Just("email".to_string()),
+            Just("location".to_string()),
+            Just("lat".to_string()),
+            Just("categories".to_string()),
+            Just("provider".to_string()),
+            Just("success".to_string()),
+            "[a-z_]{1,8}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(keys, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn parse_never_panics_and_points_into_the_event(value in arb_json()) {
+        if let Err(errors) = Event::parse(&value) {
+            proptest::prop_assert!(!errors.is_empty());
+            for e in errors {
+                proptest::prop_assert!(e.pointer.is_empty() || e.pointer.starts_with('/'));
+                proptest::prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+}
