@@ -182,7 +182,10 @@ def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
     stderr_path = workdir / "ztrisk.stderr.log"
     stderr_file = open(stderr_path, "ab")  # appended to: a restarted server keeps one log
     env = dict(os.environ)
-    env.pop("ZTRISK_DATABASE", None)
+    # Server settings from the caller's environment would change what the suite checks (the
+    # public URL in well_known_url, the rate limit); the command line sets the rest.
+    for var in ("ZTRISK_DATABASE", "ZTRISK_PUBLIC_URL", "ZTRISK_RATE_LIMIT"):
+        env.pop(var, None)
     process = subprocess.Popen(
         [str(binary), "--database", str(database), "serve", "--listen", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL,

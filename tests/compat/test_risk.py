@@ -15,7 +15,7 @@ import signal
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 import cloudflare
 import httpx
