@@ -1,12 +1,14 @@
 //! Ingestion: events in, detector state and risk events out, in the writer's transaction.
 
 use super::time::now_ms;
+use super::user_cache::{CachedUser, UserCache};
 use super::{account_key, behaviors};
 use crate::StoreError;
 use crate::model::IngestOutcome;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::{UserState, detect};
@@ -14,13 +16,7 @@ use ztrisk_core::events::{Event, UserRef};
 
 /// A user touched by the batch: loaded once, written back once.
 struct Touched {
-    key: i64,
-    state: UserState,
-    name: String,
-    last_reset_at: Option<i64>,
-    risk_rank: i64,
-    risk_event_count: i64,
-    last_risk_event_at: Option<i64>,
+    user: CachedUser,
     was_scored: bool,
     /// Whether the detector state must be written back.
     state_dirty: bool,
@@ -30,6 +26,7 @@ struct Touched {
 
 pub fn ingest(
     conn: &Connection,
+    cache: &Mutex<UserCache>,
     account: AccountId,
     events: &[Event],
 ) -> Result<IngestOutcome, StoreError> {
@@ -51,13 +48,26 @@ pub fn ingest(
         let user = match users.entry(event.user.email.as_str()) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(load_or_create(conn, account_key, &event.user)?)
+                let cached = cache
+                    .lock()
+                    .ok()
+                    .and_then(|mut c| c.take(account_key, &event.user.email));
+                let user = match cached {
+                    Some(user) => user,
+                    None => load_or_create(conn, account_key, &event.user)?,
+                };
+                entry.insert(Touched {
+                    was_scored: user.risk_event_count > 0,
+                    user,
+                    state_dirty: false,
+                    row_dirty: false,
+                })
             }
         };
         if let Some(name) = &event.user.name
-            && *name != user.name
+            && *name != user.user.name
         {
-            user.name.clone_from(name);
+            user.user.name.clone_from(name);
             user.row_dirty = true;
         }
         if let Some(id) = &event.id {
@@ -70,12 +80,14 @@ pub fn ingest(
         outcome.accepted += 1;
 
         // Detected strictly after the last reset, even within the same millisecond.
+        let touched = user;
+        let user = &mut touched.user;
         let detected_at = user.last_reset_at.map_or(now, |reset| now.max(reset + 1));
         let before = user.state.clone();
         let detections = detect(&mut user.state, event, &config);
         // Most events (clean DNS, healthy posture) change nothing: those users need no write.
-        user.state_dirty |= user.state != before;
-        user.row_dirty |= !detections.is_empty();
+        touched.state_dirty |= user.state != before;
+        touched.row_dirty |= !detections.is_empty();
         for detection in detections {
             let rank = rank_of(detection.risk_level);
             let details = serde_json::to_string(&detection.details)
@@ -109,26 +121,32 @@ pub fn ingest(
          WHERE key = ?1",
     )?;
     let mut newly_scored = 0i64;
-    for user in users.values() {
-        if user.state_dirty {
+    for touched in users.values() {
+        let user = &touched.user;
+        if touched.state_dirty {
             save_state.execute(params![user.key, user.state.encode()])?;
         }
-        if !user.row_dirty {
-            continue;
+        if touched.row_dirty {
+            save_user.execute(params![
+                user.key,
+                user.name,
+                user.risk_rank,
+                user.risk_event_count,
+                user.last_risk_event_at
+            ])?;
         }
-        save_user.execute(params![
-            user.key,
-            user.name,
-            user.risk_rank,
-            user.risk_event_count,
-            user.last_risk_event_at
-        ])?;
-        if !user.was_scored && user.risk_event_count > 0 {
+        if !touched.was_scored && user.risk_event_count > 0 {
             newly_scored += 1;
         }
     }
     if newly_scored > 0 {
         adjust_scored(conn, account_key, newly_scored)?;
+    }
+    // Everything is written: hand the users back to the cache (undone if the commit fails).
+    if let Ok(mut cache) = cache.lock() {
+        for (email, touched) in users {
+            cache.put(account_key, email.to_owned(), touched.user);
+        }
     }
     Ok(outcome)
 }
@@ -163,7 +181,7 @@ fn load_or_create(
     conn: &Connection,
     account_key: i64,
     user: &UserRef,
-) -> Result<Touched, StoreError> {
+) -> Result<CachedUser, StoreError> {
     let existing = conn
         .prepare_cached(
             "SELECT u.key, s.state, u.name, u.last_reset_at, u.risk_rank, u.risk_event_count, u.last_risk_event_at
@@ -200,7 +218,7 @@ fn load_or_create(
             }
             None => UserState::default(),
         };
-        return Ok(Touched {
+        return Ok(CachedUser {
             key,
             state,
             name,
@@ -208,9 +226,6 @@ fn load_or_create(
             risk_rank,
             risk_event_count,
             last_risk_event_at,
-            was_scored: risk_event_count > 0,
-            state_dirty: false,
-            row_dirty: false,
         });
     }
 
@@ -235,7 +250,7 @@ fn load_or_create(
         "INSERT INTO users (account_key, user_id, email, name) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![account_key, user_id, user.email, name])?;
-    Ok(Touched {
+    Ok(CachedUser {
         key: conn.last_insert_rowid(),
         state: UserState::default(),
         name,
@@ -243,8 +258,5 @@ fn load_or_create(
         risk_rank: 0,
         risk_event_count: 0,
         last_risk_event_at: None,
-        was_scored: false,
-        state_dirty: false,
-        row_dirty: false,
     })
 }

@@ -12,6 +12,7 @@ mod migrations;
 mod pool;
 mod risk;
 mod time;
+mod user_cache;
 mod writer;
 
 use crate::model::{
@@ -24,8 +25,12 @@ use pool::ReadPool;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use user_cache::UserCache;
 use uuid::Uuid;
 use writer::Writer;
+
+/// Users whose detector state the writer keeps in memory (about 250 bytes each).
+const USER_CACHE_CAPACITY: usize = 1_000_000;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
@@ -51,6 +56,8 @@ pub struct SqliteOptions {
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
+    /// Users' detector state, kept by the writer between ingest batches.
+    users: Arc<Mutex<UserCache>>,
     writer: Writer,
     readers: Arc<ReadPool>,
     /// A connection kept only to ask `PRAGMA data_version`, which moves whenever any other
@@ -74,11 +81,21 @@ impl SqliteStore {
         // of 64 MiB (instead of 2 MiB) keeps them from being re-read from the OS each time.
         conn.pragma_update(None, "cache_size", -65536)?;
         migrations::apply(&mut conn, migrations::latest())?;
-        let writer = Writer::spawn(conn)?;
+        let users = Arc::new(Mutex::new(UserCache::new(USER_CACHE_CAPACITY)));
+        let observed = users.clone();
+        let writer = Writer::spawn(
+            conn,
+            Box::new(move |ok| {
+                if let Ok(mut cache) = observed.lock() {
+                    cache.committed(ok);
+                }
+            }),
+        )?;
         let readers = Arc::new(ReadPool::new(path.clone()));
         let watcher = Mutex::new(open_reader(&path)?);
         Ok(Self {
             path,
+            users,
             writer,
             readers,
             watcher,
@@ -254,7 +271,10 @@ impl Store for SqliteStore {
         events: Vec<Event>,
     ) -> Result<IngestOutcome, StoreError> {
         self.writer
-            .write(move |conn| engine::ingest(conn, account, &events))
+            .write({
+                let users = self.users.clone();
+                move |conn| engine::ingest(conn, &users, account, &events)
+            })
             .await
     }
 
@@ -279,7 +299,10 @@ impl Store for SqliteStore {
 
     async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
         self.writer
-            .write(move |conn| risk::reset(conn, account, user_id))
+            .write({
+                let users = self.users.clone();
+                move |conn| risk::reset(conn, &users, account, user_id)
+            })
             .await
     }
 

@@ -3,12 +3,14 @@
 use super::account_key;
 use super::engine::{adjust_scored, level_of};
 use super::time::{from_ms, now_ms};
+use super::user_cache::UserCache;
 use crate::StoreError;
 use crate::model::{
     Direction, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery, UserEventsQuery,
     UserRisk, UserSummary,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Mutex;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::UserState;
@@ -175,11 +177,16 @@ pub fn user_risk(
     }))
 }
 
-pub fn reset(conn: &Connection, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+pub fn reset(
+    conn: &Connection,
+    cache: &Mutex<UserCache>,
+    account: AccountId,
+    user_id: Uuid,
+) -> Result<bool, StoreError> {
     let account_key = account_key(conn, account)?;
     let user = conn
         .prepare_cached(
-            "SELECT u.key, s.state, u.risk_event_count FROM users u
+            "SELECT u.key, s.state, u.risk_event_count, u.email FROM users u
              LEFT JOIN user_states s ON s.user_key = u.key
              WHERE u.account_key = ?1 AND u.user_id = ?2",
         )?
@@ -188,12 +195,17 @@ pub fn reset(conn: &Connection, account: AccountId, user_id: Uuid) -> Result<boo
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<Vec<u8>>>(1)?,
                 r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })
         .optional()?;
-    let Some((key, state, count)) = user else {
+    let Some((key, state, count, email)) = user else {
         return Ok(false);
     };
+    // The writer's copy is now outdated; the next batch reads the reset state back.
+    if let Ok(mut cache) = cache.lock() {
+        cache.forget(account_key, &email);
+    }
     let mut state = state
         .as_deref()
         .and_then(UserState::decode)

@@ -58,12 +58,15 @@ pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
+/// Told, on the writer thread, whether each group commit succeeded.
+pub type CommitObserver = Box<dyn Fn(bool) + Send>;
+
 impl Writer {
-    pub fn spawn(conn: Connection) -> Result<Self, StoreError> {
+    pub fn spawn(conn: Connection, observer: CommitObserver) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("ztrisk-sqlite-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, observer))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { jobs })
     }
@@ -89,7 +92,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, observer: CommitObserver) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -99,6 +102,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let committed = commit_group(&conn, &mut group);
+        observer(committed.is_ok());
         if let Err(e) = &committed {
             tracing::error!(error = %e, writes = group.len(), "sqlite group commit failed");
         }
