@@ -67,10 +67,12 @@ def main():
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--kind", choices=["mix", "scored"], default="mix")
     ap.add_argument("--id-prefix", default="bench")
+    ap.add_argument("--t0-offset", type=float, default=0.0,
+                    help="seconds added to the event clock, so a later run continues in time")
     args = ap.parse_args()
 
     rng = random.Random(42)
-    t0 = time.time() - 86400
+    t0 = time.time() - 86400 + args.t0_offset
     batches = []
     for start in range(0, args.events, args.batch):
         lines = []
