@@ -125,6 +125,7 @@ cpu_ticks() {
 # been nearly idle (under 10% busy) for a second, so a neighbour's build does not land in a run.
 wait_quiet() {
     local deadline=$((SECONDS + QUIET_WAIT)) a b busy
+    ((QUIET_WAIT > 0)) || return 0
     while ((SECONDS < deadline)); do
         a="$(cpu_ticks "$SERVER_CPU") $(cpu_ticks "$CLIENT_CPU")"
         sleep 1

@@ -51,6 +51,8 @@ def load(path):
                 row = dict(zip(COLUMNS, values, strict=True))
                 for k in COLUMNS[1:]:
                     row[k] = float(row[k])
+                # Server CPU time per request: unlike req/s, barely moved by a busy neighbour.
+                row["cost"] = row["srv_own"] / 100 * 1e6 / row["rps"] if row["rps"] else 0.0
                 rows.append(row)
     return rows
 
@@ -66,7 +68,7 @@ def main(path):
         print(f"connections={conns:.0f}, {n_rounds} round(s); median of the undisturbed rounds "
               f"(* = disturbed: >{DISTURBED_PCT}% of a core taken by other processes)")
         print(f"  {'':31} {'req/s':>8} {'p50':>9} {'p99':>9} {'server':>7} {'wrk':>5}"
-              "   req/s per round")
+              f" {'CPU/req':>8}   req/s per round")
         for target in ("bare", "get", "put_full", "put_normal"):
             runs = sorted((r for r in at if r["target"] == target), key=lambda r: r["round"])
             if not runs:
@@ -74,18 +76,20 @@ def main(path):
             clean = [r for r in runs if not disturbed(r)]
             used = clean or runs
             m = {k: statistics.median(r[k] for r in used)
-                 for k in ("rps", "p50", "p99", "srv_own", "cli_own")}
+                 for k in ("rps", "p50", "p99", "srv_own", "cli_own", "cost")}
             med[target] = (m, used)
             per_round = " ".join(
                 f"{r['rps']:,.0f}{'*' if disturbed(r) else ''}" for r in runs)
             note = "" if clean else "  (all rounds disturbed)"
             print(f"  {LABELS[target]:31} {m['rps']:>8,.0f} {ms(m['p50']):>9} {ms(m['p99']):>9} "
-                  f"{m['srv_own']:>6.0f}% {m['cli_own']:>4.0f}%   {per_round}{note}")
+                  f"{m['srv_own']:>6.0f}% {m['cli_own']:>4.0f}% {m['cost']:>5.1f} us"
+                  f"   {per_round}{note}")
             failed = sum(r["non2xx"] + r["sock"] for r in runs)
             if failed:
                 print(f"  !! {target}: {failed:.0f} requests failed (non-200 or socket errors)")
                 status = max(status, 3)
-        print("  (server, wrk: CPU of the server process and of wrk, in % of their core)")
+        print("  (server, wrk: CPU used by the server process and by wrk, in % of their core;"
+              " CPU/req: server CPU time per request)")
         print()
         if "bare" in med and "get" in med:
             ratio = med["get"][0]["rps"] / med["bare"][0]["rps"]
@@ -97,6 +101,9 @@ def main(path):
             print(f"  {'GET / bare':17} = {ratio:6.1%}   target >= {GET_RATIO_TARGET:.0%}   "
                   f"{'PASS' if ok else 'FAIL'}   (same-round pairs: "
                   f"{', '.join(f'{p:.0%}' for p in paired) or 'none'})")
+            cost = med["bare"][0]["cost"] / med["get"][0]["cost"]
+            print(f"  {'':17}   {cost:6.1%}   by server CPU time per request (less sensitive"
+                  " to a busy neighbour)")
         for target in ("put_full", "put_normal"):
             if target not in med:
                 continue

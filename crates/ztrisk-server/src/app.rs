@@ -82,9 +82,12 @@ impl AppState {
         self
     }
 
-    /// The account's behaviors, as of the store's current generation.
-    pub(crate) async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, ApiError> {
-        let generation = self.store.generation();
+    /// The account's behaviors, as of the store generation the request read.
+    pub(crate) async fn behaviors(
+        &self,
+        account: AccountId,
+        generation: u64,
+    ) -> Result<AccountBehaviors, ApiError> {
         if let Some(cached) = self.caches.behavior_configs.get(generation, &account) {
             return Ok(cached);
         }

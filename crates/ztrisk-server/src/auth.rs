@@ -42,7 +42,17 @@ impl Principal {
 
 /// Authenticates the request's credentials and charges the request to them.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let principal = identify(state, headers).await?;
+    authenticate_at(state, headers, state.store.generation()).await
+}
+
+/// [`authenticate`] with the store generation the request has already read: it is read once
+/// per request and shared by every cache the request consults.
+async fn authenticate_at(
+    state: &AppState,
+    headers: &HeaderMap,
+    generation: u64,
+) -> Result<Principal, ApiError> {
+    let principal = identify(state, headers, generation).await?;
     let key = match &principal {
         Principal::Token(t) => t.id.as_str(),
         Principal::ApiKey(u) => u.email.as_str(),
@@ -54,7 +64,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
     Ok(principal)
 }
 
-async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    generation: u64,
+) -> Result<Principal, ApiError> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -62,7 +76,9 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
             .and_then(bearer_token)
             .filter(|t| credentials::is_token_shaped(t))
             .ok_or(ApiError::MalformedAuthorization)?;
-        return authenticate_token(state, token).await.map(Principal::Token);
+        return authenticate_token(state, token, generation)
+            .await
+            .map(Principal::Token);
     }
     let email = headers.get("x-auth-email");
     let key = headers.get("x-auth-key");
@@ -81,8 +97,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
         .map(str::trim)
         .filter(|k| credentials::is_api_key_shaped(k))
         .ok_or(ApiError::MalformedAuthKey)?;
-    authenticate_key(state, email, key)
-        .await
+    authenticate_key(state, email, key, generation).await
         .map(Principal::ApiKey)
 }
 
@@ -91,9 +106,8 @@ fn bearer_token(header: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn authenticate_token(state: &AppState, token: &str) -> Result<Arc<TokenRecord>, ApiError> {
+async fn authenticate_token(state: &AppState, token: &str, generation: u64) -> Result<Arc<TokenRecord>, ApiError> {
     let hash = SecretHash::of(token);
-    let generation = state.store.generation();
     let record = match state.caches.tokens.get(generation, &hash.0) {
         Some(cached) => cached,
         None => {
@@ -116,13 +130,8 @@ async fn authenticate_token(state: &AppState, token: &str) -> Result<Arc<TokenRe
     }
 }
 
-async fn authenticate_key(
-    state: &AppState,
-    email: &str,
-    key: &str,
-) -> Result<Arc<ApiUser>, ApiError> {
+async fn authenticate_key(state: &AppState, email: &str, key: &str, generation: u64) -> Result<Arc<ApiUser>, ApiError> {
     let email = email.to_ascii_lowercase();
-    let generation = state.store.generation();
     let user = match state.caches.api_users.get(generation, &email) {
         Some(cached) => cached,
         None => {
@@ -158,6 +167,8 @@ pub trait Operation: Send + Sync + 'static {
 /// without access to an account gets the same 403 whether or not the account exists.
 pub struct AccountAccess<O> {
     pub account: AccountId,
+    /// The store generation this request read: caches consulted later use the same one.
+    pub generation: u64,
     #[allow(dead_code)]
     pub principal: Principal,
     _operation: PhantomData<O>,
@@ -168,7 +179,8 @@ impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let account = account_from_path(parts).await?;
-        let principal = authenticate(state, &parts.headers).await?;
+        let generation = state.store.generation();
+        let principal = authenticate_at(state, &parts.headers, generation).await?;
         if !principal.accounts().contains(&account) {
             return Err(ApiError::Unauthorized(
                 "these credentials have no access to this account".into(),
@@ -183,6 +195,7 @@ impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {
         }
         Ok(Self {
             account,
+            generation,
             principal,
             _operation: PhantomData,
         })

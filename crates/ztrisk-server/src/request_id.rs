@@ -1,7 +1,6 @@
 //! The outermost layer: gives every request an id, logs it, and makes sure no response leaves
 //! without the envelope.
 
-use crate::auth::request_path;
 use crate::error::{ApiError, InternalErrorDetail};
 use crate::response::envelope_failure;
 use axum::extract::Request;
@@ -17,11 +16,11 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = incoming_id(&request).unwrap_or_else(new_id);
     let method = request.method().clone();
-    let (parts, body) = request.into_parts();
-    let path = request_path(&parts);
-    let request = Request::from_parts(parts, body);
+    // A cheap handle on the path (the URI shares its bytes); turned into text only when needed.
+    let uri = request.uri().clone();
 
     let mut response = next.run(request).await;
+    let path = uri.path();
 
     if let Some(InternalErrorDetail(detail)) =
         response.extensions_mut().remove::<InternalErrorDetail>()
@@ -29,7 +28,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
         tracing::error!(request_id = %id, %method, %path, error = %detail, "internal error");
         response = internal_error(&id);
     } else if !is_json(&response) {
-        response = envelope_for_bare(response, &path, &id);
+        response = envelope_for_bare(response, path, &id);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -60,8 +59,9 @@ fn new_id() -> String {
     format!("{:016x}", rand_u64())
 }
 
+/// From the thread's generator, seeded once: an id per request must not cost a system call.
 fn rand_u64() -> u64 {
-    uuid::Uuid::new_v4().as_u64_pair().0
+    rand::random()
 }
 
 fn is_json(response: &Response) -> bool {

@@ -2,18 +2,18 @@
 //! WAL lets both write, and the server notices the changes on its next request).
 
 use crate::cli::{AccountsCommand, KeysCommand, TokensCommand};
+use crate::database::Database;
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
-use std::path::Path;
+use std::sync::Arc;
 use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token, is_email_shaped};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_store::model::{NewToken, TokenRecord};
-use ztrisk_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use ztrisk_store::{Store, StoreError, Synchronous};
 
-fn open(database: &Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(database, SqliteOptions::default())
-        .with_context(|| format!("opening the database {}", database.display()))
+async fn open(database: &str) -> anyhow::Result<Arc<dyn Store>> {
+    Database::parse(database).open(Synchronous::default()).await
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -42,8 +42,8 @@ fn print_json(value: serde_json::Value) {
     );
 }
 
-pub async fn accounts(database: &Path, command: AccountsCommand) -> anyhow::Result<()> {
-    let store = open(database)?;
+pub async fn accounts(database: &str, command: AccountsCommand) -> anyhow::Result<()> {
+    let store = open(database).await?;
     match command {
         AccountsCommand::Create { name, output } => {
             let account = store.create_account(&name).await?;
@@ -82,8 +82,8 @@ fn token_json(t: &TokenRecord) -> serde_json::Value {
     })
 }
 
-pub async fn tokens(database: &Path, command: TokensCommand) -> anyhow::Result<()> {
-    let store = open(database)?;
+pub async fn tokens(database: &str, command: TokensCommand) -> anyhow::Result<()> {
+    let store = open(database).await?;
     match command {
         TokensCommand::Create {
             accounts,
@@ -163,8 +163,8 @@ pub async fn tokens(database: &Path, command: TokensCommand) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn keys(database: &Path, command: KeysCommand) -> anyhow::Result<()> {
-    let store = open(database)?;
+pub async fn keys(database: &str, command: KeysCommand) -> anyhow::Result<()> {
+    let store = open(database).await?;
     match command {
         KeysCommand::Create {
             email,

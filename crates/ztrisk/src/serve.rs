@@ -1,27 +1,23 @@
 use crate::cli::{LogFormat, ServeArgs, SyncMode};
+use crate::database::Database;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
 use ztrisk_server::geoip::GeoIp;
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
-use ztrisk_store::{SqliteOptions, SqliteStore, Store, Synchronous};
+use ztrisk_store::{Store, Synchronous};
 
-pub async fn run(database: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let options = SqliteOptions {
-        synchronous: match args.sync {
-            SyncMode::Full => Synchronous::Full,
-            SyncMode::Normal => Synchronous::Normal,
-        },
+    let database = Database::parse(database);
+    let sync = match args.sync {
+        SyncMode::Full => Synchronous::Full,
+        SyncMode::Normal => Synchronous::Normal,
     };
-    let store = SqliteStore::open(database, options)
-        .with_context(|| format!("opening the database {}", database.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = database.open(sync).await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

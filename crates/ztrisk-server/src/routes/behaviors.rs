@@ -36,7 +36,7 @@ async fn get_behaviors(
     State(state): State<AppState>,
     access: AccountAccess<ReadBehaviors>,
 ) -> Result<Response, ApiError> {
-    let generation = state.store.generation();
+    let generation = access.generation;
     if let Some(body) = state.caches.behaviors.get(generation, &access.account) {
         return Ok(json_bytes(body));
     }

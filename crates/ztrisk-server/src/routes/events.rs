@@ -88,7 +88,7 @@ async fn ingest(
             }
         })?;
     let format = format_of(&headers, &body)?;
-    let config = state.behaviors(access.account).await?;
+    let config = state.behaviors(access.account, access.generation).await?;
     let now = chrono::Utc::now().timestamp_millis();
 
     let mut events = Vec::new();

@@ -687,16 +687,21 @@ async fn concurrent_puts_of_different_behaviors_all_survive() {
 }
 
 #[tokio::test]
-async fn changes_by_another_process_are_seen_on_the_next_request() {
+async fn changes_by_another_process_are_seen_within_a_poll() {
     let server = TestServer::start().await;
     // A second store on the same file stands for the admin CLI.
     let cli = server.second_store();
-    let (token, id) = server
-        .token(&[server.account], &[Permission::ZeroTrustRead], None)
-        .await;
+    let (token, id) = server.token(&[server.account], &[Permission::ZeroTrustRead], None).await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
     assert!(cli.revoke_token(&id).await.unwrap_or(false));
-    assert_eq!(server.get_behaviors(&token).await.0, StatusCode::FORBIDDEN);
+    // The server notices other processes' commits within 10 ms; allow far more on a busy CI.
+    let started = std::time::Instant::now();
+    let mut status = StatusCode::OK;
+    while status == StatusCode::OK && started.elapsed() < std::time::Duration::from_secs(1) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        status = server.get_behaviors(&token).await.0;
+    }
+    assert_eq!(status, StatusCode::FORBIDDEN, "still accepted after {:?}", started.elapsed());
 }
 
 #[tokio::test]

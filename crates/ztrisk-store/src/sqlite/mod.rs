@@ -5,6 +5,7 @@
 
 mod accounts;
 mod behaviors;
+mod changes;
 mod credentials;
 mod engine;
 mod integrations;
@@ -21,6 +22,7 @@ use crate::model::{
 };
 use crate::{Store, StoreError};
 use async_trait::async_trait;
+use changes::ChangeClock;
 use pool::ReadPool;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -60,9 +62,8 @@ pub struct SqliteStore {
     users: Arc<Mutex<UserCache>>,
     writer: Writer,
     readers: Arc<ReadPool>,
-    /// A connection kept only to ask `PRAGMA data_version`, which moves whenever any other
-    /// connection (our writer, or another process such as the admin CLI) commits.
-    watcher: Mutex<Connection>,
+    /// What [`Store::generation`] reads.
+    changes: Arc<ChangeClock>,
 }
 
 impl SqliteStore {
@@ -82,23 +83,26 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -65536)?;
         migrations::apply(&mut conn, migrations::latest())?;
         let users = Arc::new(Mutex::new(UserCache::new(USER_CACHE_CAPACITY)));
-        let observed = users.clone();
+        let changes = Arc::new(ChangeClock::new(open_reader(&path)?));
+        let (observed, clock) = (users.clone(), changes.clone());
         let writer = Writer::spawn(
             conn,
             Box::new(move |ok| {
+                if ok {
+                    clock.committed();
+                }
                 if let Ok(mut cache) = observed.lock() {
                     cache.committed(ok);
                 }
             }),
         )?;
         let readers = Arc::new(ReadPool::new(path.clone()));
-        let watcher = Mutex::new(open_reader(&path)?);
         Ok(Self {
             path,
             users,
             writer,
             readers,
-            watcher,
+            changes,
         })
     }
 
@@ -148,14 +152,7 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     fn generation(&self) -> u64 {
-        let Ok(conn) = self.watcher.lock() else {
-            return 0;
-        };
-        // On error report a value no cache holds, so caches refill rather than serve stale data.
-        conn.prepare_cached("PRAGMA data_version")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
-            .map(|v| v as u64)
-            .unwrap_or(u64::MAX)
+        self.changes.generation()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
