@@ -143,6 +143,12 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
+            // A conflict will not go away by itself; the official SDKs retry 409 unless told.
+            ApiError::Conflict(_) => {
+                response
+                    .headers_mut()
+                    .insert("x-should-retry", HeaderValue::from_static("false"));
+            }
             ApiError::Internal(detail) => {
                 response
                     .extensions_mut()

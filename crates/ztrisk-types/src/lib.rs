@@ -2,11 +2,25 @@
 //!
 //! Only shapes live here: no validation, no IO. The server and the Rust client share them, so a
 //! field renamed here is renamed on both sides of the wire at once.
+//!
+//! Response types decode leniently (a `null` list or string reads as empty, a `null` level or
+//! time as `None`), so the same types read both ztrisk's and Cloudflare's answers.
 
+mod behavior_update;
 mod behaviors;
 mod envelope;
+mod events;
+mod integrations;
+mod lenient;
+mod risk_level;
 mod tokens;
+mod users;
 
+pub use behavior_update::{BehaviorSetting, BehaviorsUpdate};
 pub use behaviors::{BehaviorView, BehaviorsResult};
 pub use envelope::{Envelope, ErrorChainItem, ErrorItem, ErrorSource, ResultInfo};
+pub use events::{IngestResult, RejectedEvent};
+pub use integrations::{Integration, IntegrationCreate, IntegrationUpdate, OKTA};
+pub use risk_level::{InvalidRiskLevel, RiskLevel};
 pub use tokens::TokenVerifyResult;
+pub use users::{RiskEvent, SummaryResult, SummaryUser, UserRiskResult};

@@ -5,16 +5,20 @@ use std::path::PathBuf;
 /// Self-hostable Zero Trust user risk scoring, wire-compatible with Cloudflare's
 /// zt_risk_scoring API.
 #[derive(Debug, Parser)]
-#[command(name = "ztrisk", version, about)]
+#[command(name = "ztrisk", version, about, after_help = crate::client_cmd::EXIT_CODES_HELP)]
 pub struct Cli {
-    /// The SQLite database file (created if missing).
+    /// Where the data lives: a SQLite file (created if missing) or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/db`).
     #[arg(
         long,
         global = true,
         env = "ZTRISK_DATABASE",
         default_value = "./ztrisk.db"
     )]
-    pub database: PathBuf,
+    pub database: String,
+
+    #[command(flatten)]
+    pub api: crate::client_cmd::ApiArgs,
 
     #[command(subcommand)]
     pub command: Command,
@@ -38,6 +42,17 @@ pub enum Command {
     Events(EventsCommand),
     /// Generate a realistic day of events with planted incidents and send them.
     Demo(crate::demo::DemoArgs),
+    /// Read and configure behaviors on a running server (or Cloudflare).
+    #[command(subcommand)]
+    Behaviors(crate::client_cmd::behaviors::BehaviorsCommand),
+    /// Users' risk on a running server: list, show, reset.
+    #[command(subcommand)]
+    Users(crate::client_cmd::users::UsersCommand),
+    /// Integrations exporting risk changes (Okta) on a running server.
+    #[command(subcommand)]
+    Integrations(crate::client_cmd::integrations::IntegrationsCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::client_cmd::CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,15 @@
 //! `ztrisk demo`: a realistic day of events for N users with a few planted incidents, so a new
 //! installation shows a populated summary at once.
 
+use crate::client_cmd::{AccountArg, ApiArgs, connect};
+use crate::events_cmd::{BATCH_TIMEOUT, RETRIES};
 use crate::events_cmd::{Totals, print_totals};
-use crate::remote::{Remote, RemoteArgs};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use ztrisk_client::resources::EventsFormat;
+use ztrisk_client::types::{BehaviorsUpdate, RiskLevel};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -24,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
-    pub remote: RemoteArgs,
+    pub account: AccountArg,
 }
 
 const CITIES: &[(&str, &str, f64, f64)] = &[
@@ -175,7 +178,7 @@ pub fn generate(users: usize, seed: u64, end: DateTime<Utc>) -> Vec<Value> {
     events
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub async fn run(args: DemoArgs, api: &ApiArgs) -> anyhow::Result<()> {
     // The day ends a minute ago, so nothing is in the future for the server.
     let events = generate(args.users, args.seed, Utc::now() - Duration::minutes(1));
     if args.dry_run {
@@ -184,18 +187,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let remote = Remote::new(&args.remote)?;
+    let account = args.account.require()?;
+    let client = connect(api)?
+        .with_max_retries(RETRIES)
+        .with_timeout(BATCH_TIMEOUT);
+    let risk = client.zero_trust().risk_scoring();
     if !args.no_configure {
-        let all: serde_json::Map<String, Value> = ztrisk_core::behaviors::Predefined::ALL
-            .iter()
-            .map(|p| {
-                (
-                    p.id().to_owned(),
-                    json!({"enabled": true, "risk_level": p.default_level().as_str()}),
-                )
-            })
-            .collect();
-        remote.put_behaviors(&Value::Object(all)).await?;
+        let mut all = BehaviorsUpdate::new();
+        for p in ztrisk_core::behaviors::Predefined::ALL {
+            let level: RiskLevel = p.default_level().as_str().parse()?;
+            all = all.behavior(p.id(), true, level);
+        }
+        risk.behaviours().update(&account, all).await?;
         println!("enabled all nine predefined behaviors at their default levels");
     }
     let mut totals = Totals::default();
@@ -205,15 +208,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             serde_json::to_writer(&mut body, event)?;
             body.push(b'\n');
         }
-        let result = remote.post_events(body, true).await?;
+        let result = risk
+            .events()
+            .ingest_raw(&account, body, EventsFormat::NdJson)
+            .await?;
         totals.add(&result, totals.sent);
         totals.sent += chunk.len() as u64;
     }
     print_totals(&totals, false);
     println!(
         "\nsee who is at risk:\n  curl -s {}/accounts/{}/zt_risk_scoring/summary -H \"Authorization: Bearer $TOKEN\"",
-        args.remote.base_url.trim_end_matches('/'),
-        args.remote.account
+        api.base_url.trim_end_matches('/'),
+        account
     );
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! `ztrisk events send FILE|-`: feeds a JSON or NDJSON file of events to a running server.
 
-use crate::remote::{Remote, RemoteArgs, describe_errors};
+use crate::client_cmd::{AccountArg, ApiArgs, connect};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
+use std::time::Duration;
+use ztrisk_client::resources::EventsFormat;
+use ztrisk_client::types::IngestResult;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
@@ -18,7 +21,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub remote: RemoteArgs,
+    pub account: AccountArg,
 }
 
 #[derive(Debug, Default)]
@@ -32,19 +35,34 @@ pub struct Totals {
 
 impl Totals {
     /// Adds one batch's result; `offset` turns batch indexes into positions in the input.
-    pub fn add(&mut self, result: &Value, offset: u64) {
-        self.accepted += result["accepted"].as_u64().unwrap_or(0);
-        self.duplicates += result["duplicates"].as_u64().unwrap_or(0);
-        self.risk_events += result["risk_events"].as_u64().unwrap_or(0);
-        for rejection in result["rejected"].as_array().into_iter().flatten() {
-            let index = offset + rejection["index"].as_u64().unwrap_or(0);
-            self.rejected.push((index, describe_errors(rejection)));
+    pub fn add(&mut self, result: &IngestResult, offset: u64) {
+        self.accepted += result.accepted;
+        self.duplicates += result.duplicates;
+        self.risk_events += result.risk_events;
+        for rejection in &result.rejected {
+            let errors: Vec<String> = rejection
+                .errors
+                .iter()
+                .map(ztrisk_client::describe_item)
+                .collect();
+            self.rejected
+                .push((offset + rejection.index, errors.join("; ")));
         }
     }
 }
 
-pub async fn run(args: SendArgs) -> anyhow::Result<()> {
-    let remote = Remote::new(&args.remote)?;
+/// Attempts per batch are 1 + this: transient failures (connection errors, 429, 5xx) are
+/// retried, and event ids make a retried batch idempotent.
+pub const RETRIES: u32 = 4;
+/// Longest wait for the answer to one batch.
+pub const BATCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub async fn run(args: SendArgs, api: &ApiArgs) -> anyhow::Result<()> {
+    let account = args.account.require()?;
+    let client = connect(api)?
+        .with_max_retries(RETRIES)
+        .with_timeout(BATCH_TIMEOUT);
+    let sender = client.zero_trust().risk_scoring().events();
     let batch_size = args.batch_size.clamp(1, 50_000);
     let stdin = args.file.as_os_str() == "-";
     let mut reader: Box<dyn BufRead> = if stdin {
@@ -81,7 +99,9 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
             .context("the file starts with '[' but is not a JSON array")?;
         for chunk in events.chunks(batch_size) {
             let body = serde_json::to_vec(chunk)?;
-            let result = remote.post_events(body, false).await?;
+            let result = sender
+                .ingest_raw(&account, body, EventsFormat::JsonArray)
+                .await?;
             totals.add(&result, totals.sent);
             totals.sent += chunk.len() as u64;
             progress.inc((text.len() as u64 * chunk.len() as u64) / events.len().max(1) as u64);
@@ -101,7 +121,9 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
             }
             progress.inc(read as u64);
             if (read == 0 && lines > 0) || lines >= batch_size {
-                let result = remote.post_events(std::mem::take(&mut batch), true).await?;
+                let result = sender
+                    .ingest_raw(&account, std::mem::take(&mut batch), EventsFormat::NdJson)
+                    .await?;
                 totals.add(&result, totals.sent);
                 totals.sent += lines as u64;
                 lines = 0;

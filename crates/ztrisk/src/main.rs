@@ -2,9 +2,10 @@
 
 mod admin;
 mod cli;
+mod client_cmd;
+mod database;
 mod demo;
 mod events_cmd;
-mod remote;
 mod serve;
 
 use clap::Parser;
@@ -25,8 +26,8 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            client_cmd::report(&e);
+            client_cmd::exit_code(&e)
         }
     }
 }
@@ -37,7 +38,18 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Accounts(command) => admin::accounts(&cli.database, command).await,
         cli::Command::Tokens(command) => admin::tokens(&cli.database, command).await,
         cli::Command::Keys(command) => admin::keys(&cli.database, command).await,
-        cli::Command::Events(cli::EventsCommand::Send(args)) => events_cmd::run(args).await,
-        cli::Command::Demo(args) => demo::run(args).await,
+        cli::Command::Events(cli::EventsCommand::Send(args)) => {
+            events_cmd::run(args, &cli.api).await
+        }
+        cli::Command::Demo(args) => demo::run(args, &cli.api).await,
+        cli::Command::Behaviors(command) => client_cmd::behaviors::run(&cli.api, command).await,
+        cli::Command::Users(command) => client_cmd::users::run(&cli.api, command).await,
+        cli::Command::Integrations(command) => {
+            client_cmd::integrations::run(&cli.api, command).await
+        }
+        cli::Command::Completions(args) => {
+            client_cmd::completions(&args);
+            Ok(())
+        }
     }
 }

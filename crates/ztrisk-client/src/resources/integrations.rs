@@ -1,0 +1,118 @@
+use super::scoring_path;
+use crate::Client;
+use crate::client::{Request, segment};
+use crate::error::Error;
+use crate::types::{Integration, IntegrationCreate, IntegrationUpdate};
+use reqwest::Method;
+use serde::de::IgnoredAny;
+
+/// Integrations (`risk_scoring().integrations()`). Reads need `Zero Trust Read` or
+/// `Zero Trust Write`; changes need `Zero Trust Write`.
+#[derive(Debug, Clone, Copy)]
+pub struct Integrations<'a> {
+    client: &'a Client,
+}
+
+fn item_path(account_id: &str, integration_id: &str) -> Result<String, Error> {
+    scoring_path(
+        account_id,
+        &format!(
+            "/integrations/{}",
+            segment("integration_id", integration_id)?
+        ),
+    )
+}
+
+impl<'a> Integrations<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Lookups by reference id: `integrations().references().get()`.
+    pub fn references(&self) -> References<'a> {
+        References {
+            client: self.client,
+        }
+    }
+
+    /// Creates an integration, active (POST `/integrations`). A non-empty `reference_id`
+    /// already used in the account is a 409 [`Error::Api`] (code 1409).
+    pub async fn create(
+        &self,
+        account_id: &str,
+        params: IntegrationCreate,
+    ) -> Result<Integration, Error> {
+        let path = scoring_path(account_id, "/integrations")?;
+        let request = Request::new(Method::POST, path).json(&params)?;
+        Ok(self.client.send(request).await?.result)
+    }
+
+    /// The account's integrations (GET `/integrations`).
+    pub async fn list(&self, account_id: &str) -> Result<Vec<Integration>, Error> {
+        let path = scoring_path(account_id, "/integrations")?;
+        Ok(self
+            .client
+            .send::<Option<Vec<Integration>>>(Request::new(Method::GET, path))
+            .await?
+            .result
+            .unwrap_or_default())
+    }
+
+    /// One integration (GET `/integrations/{integration_id}`); an unknown id is a 404
+    /// [`Error::Api`] (code 1404).
+    pub async fn get(&self, account_id: &str, integration_id: &str) -> Result<Integration, Error> {
+        let path = item_path(account_id, integration_id)?;
+        Ok(self
+            .client
+            .send(Request::new(Method::GET, path))
+            .await?
+            .result)
+    }
+
+    /// Overwrites `active`, `tenant_url` and `reference_id` (PUT
+    /// `/integrations/{integration_id}`); a `None` reference id becomes `""`.
+    pub async fn update(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        params: IntegrationUpdate,
+    ) -> Result<Integration, Error> {
+        let path = item_path(account_id, integration_id)?;
+        let request = Request::new(Method::PUT, path).json(&params)?;
+        Ok(self.client.send(request).await?.result)
+    }
+
+    /// Deletes an integration (DELETE `/integrations/{integration_id}`).
+    pub async fn delete(&self, account_id: &str, integration_id: &str) -> Result<(), Error> {
+        let path = item_path(account_id, integration_id)?;
+        self.client
+            .send::<IgnoredAny>(Request::new(Method::DELETE, path))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Lookups by reference id (`integrations().references()`).
+#[derive(Debug, Clone, Copy)]
+pub struct References<'a> {
+    client: &'a Client,
+}
+
+impl References<'_> {
+    /// The integration whose `reference_id` is `reference_id`
+    /// (GET `/integrations/reference_id/{reference_id}`).
+    pub async fn get(&self, account_id: &str, reference_id: &str) -> Result<Integration, Error> {
+        let path = scoring_path(
+            account_id,
+            &format!(
+                "/integrations/reference_id/{}",
+                segment("reference_id", reference_id)?
+            ),
+        )?;
+        Ok(self
+            .client
+            .send(Request::new(Method::GET, path))
+            .await?
+            .result)
+    }
+}

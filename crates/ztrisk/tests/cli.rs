@@ -1,0 +1,503 @@
+//! The `ztrisk` binary's remote commands against an in-process server: transcripts of their
+//! output compared with `tests/snapshots/*.txt`, and exit codes.
+//!
+//! Ids, times and ports are normalised. `UPDATE_SNAPSHOTS=1 cargo test -p ztrisk --test cli`
+//! rewrites the snapshots after a deliberate change of output.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use ztrisk_core::PermissionSet;
+use ztrisk_core::credentials::{SecretHash, generate_token};
+use ztrisk_server::{AppState, ServerConfig, router, serve};
+use ztrisk_store::model::NewToken;
+use ztrisk_store::{SqliteOptions, SqliteStore, Store};
+
+struct Server {
+    base_url: String,
+    account: String,
+    token: String,
+    dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let store = SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
+        .unwrap_or_else(|e| panic!("open store: {e}"));
+    let token = generate_token();
+    let (account, _) = store
+        .bootstrap(
+            "test",
+            NewToken {
+                name: "admin".into(),
+                accounts: vec![],
+                permissions: PermissionSet::all(),
+                expires_at: None,
+                secret_hash: SecretHash::of(&token),
+            },
+        )
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("bootstrap"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
+    let config = ServerConfig {
+        public_url: format!("http://{addr}"),
+        ..ServerConfig::default()
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = router(AppState::new(store, config));
+    let (stop, stopping) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = serve(listener, app, async move {
+            let _ = stopping.await;
+        })
+        .await;
+    });
+    Server {
+        base_url: format!("http://{addr}/client/v4"),
+        account: account.id.to_string(),
+        token,
+        dir,
+        _stop: stop,
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Records commands and their output as a transcript.
+struct Session<'a> {
+    server: &'a Server,
+    transcript: String,
+}
+
+impl<'a> Session<'a> {
+    fn new(server: &'a Server) -> Self {
+        Self {
+            server,
+            transcript: String::new(),
+        }
+    }
+
+    /// Runs `ztrisk args...` with the server's URL, token and account in the environment.
+    async fn run(&mut self, args: &[&str]) -> Run {
+        self.run_with(args, &[]).await
+    }
+
+    async fn run_with(&mut self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"));
+        command
+            .args(args)
+            .current_dir(self.server.dir.path())
+            .env("CLOUDFLARE_BASE_URL", &self.server.base_url)
+            .env("CLOUDFLARE_API_TOKEN", &self.server.token)
+            .env("CLOUDFLARE_ACCOUNT_ID", &self.server.account)
+            .env_remove("CLOUDFLARE_API_KEY")
+            .env_remove("CLOUDFLARE_EMAIL")
+            .env_remove("ZTRISK_DATABASE")
+            .env_remove("RUST_LOG");
+        for (name, value) in env {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap_or_else(|e| panic!("join: {e}"))
+            .unwrap_or_else(|e| panic!("running ztrisk: {e}"));
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("{a:?}")
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        self.transcript
+            .push_str(&format!("$ ztrisk {}\n", quoted.join(" ")));
+        self.transcript.push_str(&run.stdout);
+        for line in run.stderr.lines() {
+            self.transcript.push_str(&format!("stderr| {line}\n"));
+        }
+        self.transcript
+            .push_str(&format!("[exit {}]\n\n", run.code));
+        run
+    }
+
+    fn assert_snapshot(&self, name: &str) {
+        let actual = normalise(&self.transcript, self.server);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots")
+            .join(format!("{name}.txt"));
+        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        match std::fs::read_to_string(&path) {
+            Ok(expected) if !update => {
+                if expected != actual {
+                    let diff = first_difference(&expected, &actual);
+                    panic!(
+                        "{name}: output differs from {} (UPDATE_SNAPSHOTS=1 rewrites it)\n{diff}\n\
+                         --- actual ---\n{actual}",
+                        path.display()
+                    );
+                }
+            }
+            found => {
+                std::fs::write(&path, &actual)
+                    .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+                if found.is_err() && !update {
+                    panic!(
+                        "{name}: new snapshot written to {}; review it and rerun",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn first_difference(expected: &str, actual: &str) -> String {
+    for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+        if e != a {
+            return format!("line {}:\n- {e}\n+ {a}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: {} expected lines, {} actual",
+        expected.lines().count(),
+        actual.lines().count()
+    )
+}
+
+/// Replaces what changes from run to run: the account, the port, UUIDs and times (both with
+/// text of the same length, so tables stay aligned). The events' own times, all on
+/// [`EVENT_DAY`], are kept.
+fn normalise(text: &str, server: &Server) -> String {
+    let port = server
+        .base_url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let text = text
+        .replace(&server.account, "<account>")
+        .replace(&format!("127.0.0.1:{port}"), "127.0.0.1:<port>");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(len) = uuid_at(&chars[i..]) {
+            out.push_str("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+            i += len;
+        } else if let Some(len) = time_at(&chars[i..]) {
+            let t: String = chars[i..i + len].iter().collect();
+            if t.starts_with(EVENT_DAY) {
+                out.push_str(&t);
+            } else {
+                out.extend(t.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }));
+            }
+            i += len;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn shape_at(chars: &[char], shape: &str) -> bool {
+    chars.len() >= shape.len()
+        && shape.chars().zip(chars).all(|(s, c)| match s {
+            'h' => c.is_ascii_hexdigit(),
+            'd' => c.is_ascii_digit(),
+            other => other == *c,
+        })
+}
+
+fn uuid_at(chars: &[char]) -> Option<usize> {
+    shape_at(chars, "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh").then_some(36)
+}
+
+/// An RFC 3339 time: `dddd-dd-ddTdd:dd:dd`, optional fraction, then `Z` or an offset.
+fn time_at(chars: &[char]) -> Option<usize> {
+    if !shape_at(chars, "dddd-dd-ddTdd:dd:dd") {
+        return None;
+    }
+    let mut len = 19;
+    if chars.get(len) == Some(&'.') {
+        len += 1;
+        while chars.get(len).is_some_and(char::is_ascii_digit) {
+            len += 1;
+        }
+    }
+    match chars.get(len) {
+        Some('Z') => Some(len + 1),
+        Some('+' | '-') if shape_at(&chars[len + 1..], "dd:dd") => Some(len + 6),
+        _ => Some(len),
+    }
+}
+
+/// The day of every event the tests send.
+const EVENT_DAY: &str = "2026-01-10";
+
+/// Writes `events.ndjson` in the server's directory, where the binary runs.
+fn events_file(server: &Server) -> &'static str {
+    let signal = |id: &str, email: &str, behavior: &str, time: &str| {
+        format!(
+            r#"{{"id": "{id}", "type": "behavior", "behavior": "{behavior}", "timestamp": "{time}", "user": {{"email": "{email}"}}}}"#
+        )
+    };
+    let lines = [
+        signal(
+            "e1",
+            "ana@example.com",
+            "vpn_anomaly",
+            "2026-01-10T10:00:00Z",
+        ),
+        signal("e2", "ana@example.com", "bad_badge", "2026-01-10T10:05:00Z"),
+        signal(
+            "e3",
+            "ben@example.com",
+            "vpn_anomaly",
+            "2026-01-10T11:00:00Z",
+        ),
+        r#"{"type": "access_login", "user": {"email": "cy@example.com"}}"#.to_owned(),
+        signal(
+            "e1",
+            "ana@example.com",
+            "vpn_anomaly",
+            "2026-01-10T10:00:00Z",
+        ),
+    ];
+    let path = server.dir.path().join("events.ndjson");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("write: {e}"));
+    "events.ndjson"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behaviors_events_and_users() {
+    let server = start().await;
+    let mut s = Session::new(&server);
+    assert_eq!(s.run(&["behaviors", "get"]).await.code, 0);
+    s.run(&[
+        "behaviors",
+        "set",
+        "imp_travel",
+        "failed_logins",
+        "--enable",
+    ])
+    .await;
+    s.run(&[
+        "behaviors",
+        "set",
+        "failed_logins",
+        "--setting",
+        "threshold=5",
+        "--level",
+        "high",
+    ])
+    .await;
+    s.run(&[
+        "behaviors",
+        "set",
+        "vpn_anomaly",
+        "bad_badge",
+        "--enable",
+        "--level",
+        "medium",
+    ])
+    .await;
+    s.run(&["behaviors", "set", "bad_badge", "--level", "high"])
+        .await;
+    let refused = s
+        .run(&[
+            "behaviors",
+            "set",
+            "Bad-Id",
+            "imp_travel",
+            "--level",
+            "low",
+            "--setting",
+            "max_speed_kmh=-1",
+        ])
+        .await;
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        s.run(&["behaviors", "set", "nope", "--enable"]).await.code,
+        2
+    );
+
+    let file = events_file(&server);
+    let sent = s.run(&["events", "send", file]).await;
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+
+    s.run(&["users", "list"]).await;
+    s.run(&[
+        "users",
+        "list",
+        "--order-by",
+        "timestamp",
+        "--per-page",
+        "1",
+    ])
+    .await;
+    s.run(&["users", "show", "ana@example.com"]).await;
+    let json = s.run(&["users", "show", "ana@example.com", "--json"]).await;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    assert_eq!(parsed["risk_level"], "high");
+    assert_eq!(parsed["events"].as_array().map(Vec::len), Some(2));
+    s.run(&["users", "reset", "ana@example.com"]).await;
+    s.run(&["users", "list", "--json"]).await;
+    let missing = s
+        .run(&["users", "show", "00000000-0000-4000-8000-000000000000"])
+        .await;
+    assert_eq!(missing.code, 4);
+    assert_eq!(s.run(&["users", "show", "ana@example.com"]).await.code, 4);
+    s.assert_snapshot("behaviors_events_users");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrations() {
+    let server = start().await;
+    let mut s = Session::new(&server);
+    s.run(&["integrations", "list"]).await;
+    let created = s
+        .run(&[
+            "integrations",
+            "create",
+            "--tenant-url",
+            "https://acme.okta.com",
+            "--reference-id",
+            "okta-main",
+            "--json",
+        ])
+        .await;
+    let id = serde_json::from_str::<serde_json::Value>(&created.stdout)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("created: {}{}", created.stdout, created.stderr));
+    s.run(&["integrations", "list"]).await;
+    s.run(&["integrations", "get", "--reference-id", "okta-main"])
+        .await;
+    s.run(&["integrations", "update", &id, "--active", "false"])
+        .await;
+    s.run(&[
+        "integrations",
+        "update",
+        &id,
+        "--clear-reference-id",
+        "--tenant-url",
+        "https://new.okta.com",
+    ])
+    .await;
+    assert_eq!(
+        s.run(&[
+            "integrations",
+            "create",
+            "--tenant-url",
+            "http://example.com"
+        ])
+        .await
+        .code,
+        1
+    );
+    assert_eq!(s.run(&["integrations", "update", &id]).await.code, 2);
+    assert_eq!(s.run(&["integrations", "delete", &id]).await.code, 0);
+    assert_eq!(s.run(&["integrations", "get", &id]).await.code, 4);
+    assert_eq!(s.run(&["integrations", "get", "not-a-uuid"]).await.code, 4);
+    s.assert_snapshot("integrations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_exit_codes_and_completions() {
+    let server = start().await;
+    let mut s = Session::new(&server);
+    let no_token = s
+        .run_with(&["behaviors", "get"], &[("CLOUDFLARE_API_TOKEN", "")])
+        .await;
+    assert_eq!(no_token.code, 2);
+    let no_account = s
+        .run_with(&["users", "list"], &[("CLOUDFLARE_ACCOUNT_ID", "")])
+        .await;
+    assert_eq!(no_account.code, 2);
+    assert_eq!(s.run(&["users", "list", "--account", "xyz"]).await.code, 2);
+    let unknown = "a".repeat(40);
+    assert_eq!(
+        s.run(&["behaviors", "get", "--token", &unknown]).await.code,
+        3
+    );
+    assert_eq!(
+        s.run(&["behaviors", "get", "--token", "not a token"])
+            .await
+            .code,
+        3
+    );
+    let other_account = "0".repeat(32);
+    assert_eq!(
+        s.run(&["behaviors", "get", "--account", &other_account])
+            .await
+            .code,
+        3
+    );
+    let wrong_root = server.base_url.replace("/client/v4", "/v4");
+    assert_eq!(
+        s.run(&["behaviors", "get", "--base-url", &wrong_root])
+            .await
+            .code,
+        4
+    );
+    assert_eq!(s.run(&["users", "list", "--per-page", "0"]).await.code, 1);
+    assert_eq!(s.run(&["users", "lst"]).await.code, 2);
+    s.assert_snapshot("errors");
+
+    // Unreachable: retried, then exit 5 (not in the snapshot: the port is arbitrary).
+    let unused = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let down = s
+        .run(&[
+            "behaviors",
+            "get",
+            "--base-url",
+            &format!("http://{unused}/client/v4"),
+        ])
+        .await;
+    assert_eq!(down.code, 5, "{}", down.stderr);
+    assert!(down.stderr.contains("cannot reach"), "{}", down.stderr);
+    assert!(
+        down.stderr.contains("hint: is the server running"),
+        "{}",
+        down.stderr
+    );
+
+    for shell in ["bash", "zsh", "fish"] {
+        let script = s.run(&["completions", shell]).await;
+        assert_eq!(script.code, 0);
+        assert!(
+            script.stdout.contains("integrations") && script.stdout.contains("base-url"),
+            "{shell}"
+        );
+    }
+    let help = s.run(&["--help"]).await;
+    assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
+}
