@@ -5,7 +5,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use ztrisk_core::{AccountId, Permission};
 use ztrisk_server::ServerConfig;
-use ztrisk_store::Store;
 
 const SEED: &str = r#"{"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}}"#;
 
@@ -690,7 +689,7 @@ async fn concurrent_puts_of_different_behaviors_all_survive() {
 async fn changes_by_another_process_are_seen_within_a_poll() {
     let server = TestServer::start().await;
     // A second store on the same file stands for the admin CLI.
-    let cli = server.second_store();
+    let cli = server.second_store().await;
     let (token, id) = server.token(&[server.account], &[Permission::ZeroTrustRead], None).await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
     assert!(cli.revoke_token(&id).await.unwrap_or(false));

@@ -11,7 +11,7 @@ use ztrisk_store::model::{
     Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
     TokenRecord, UserEventsQuery, UserRisk, UserSummary,
 };
-use ztrisk_store::{SqliteStore, Store, StoreError};
+use ztrisk_store::{Store, StoreError};
 
 /// A detail that must appear in logs only, never in a response.
 pub const SECRET_DETAIL: &str = "disk I/O error at /var/lib/secret-path";
@@ -24,12 +24,12 @@ pub enum Fault {
 }
 
 pub struct FaultyStore {
-    inner: Arc<SqliteStore>,
+    inner: Arc<dyn Store>,
     fault: Fault,
 }
 
 impl FaultyStore {
-    pub fn new(inner: Arc<SqliteStore>, fault: Fault) -> Self {
+    pub fn new(inner: Arc<dyn Store>, fault: Fault) -> Self {
         Self { inner, fault }
     }
 

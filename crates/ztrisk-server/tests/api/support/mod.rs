@@ -15,7 +15,8 @@ use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
-use ztrisk_store::{SqliteOptions, SqliteStore, Store};
+use ztrisk_store::testing::PgSchema;
+use ztrisk_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Store};
 
 #[derive(Clone)]
 pub struct TestServer {
@@ -26,8 +27,8 @@ pub struct TestServer {
     pub admin: String,
     pub key_email: String,
     pub key: String,
-    pub store: Arc<SqliteStore>,
-    dir: Arc<tempfile::TempDir>,
+    pub store: Arc<dyn Store>,
+    backend: Arc<Backend>,
     stop: Arc<Mutex<Option<oneshot::Sender<()>>>>,
     stopped: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -38,8 +39,8 @@ impl TestServer {
     }
 
     pub async fn start_with(config: ServerConfig, fault: Fault) -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
-        let store = open_store(&dir);
+        let backend = Arc::new(Backend::new().await);
+        let store = backend.open().await;
         let admin = generate_token();
         let (account, _) = store
             .bootstrap(
@@ -68,7 +69,7 @@ impl TestServer {
             key_email,
             key,
         };
-        Self::serve_on(dir, store, credentials, config, fault).await
+        Self::serve_on(backend, store, credentials, config, fault).await
     }
 
     /// Stops this server and starts a new process-equivalent (new store, new caches) on the
@@ -81,11 +82,11 @@ impl TestServer {
             key_email: self.key_email.clone(),
             key: self.key.clone(),
         };
-        let dir = self.dir.clone();
+        let backend = self.backend.clone();
         drop(self);
-        let store = open_store(&dir);
+        let store = backend.open().await;
         Self::serve_on(
-            dir,
+            backend,
             store,
             credentials,
             ServerConfig::default(),
@@ -95,8 +96,8 @@ impl TestServer {
     }
 
     async fn serve_on(
-        dir: Arc<tempfile::TempDir>,
-        store: Arc<SqliteStore>,
+        backend: Arc<Backend>,
+        store: Arc<dyn Store>,
         credentials: Credentials,
         config: ServerConfig,
         fault: Fault,
@@ -124,7 +125,7 @@ impl TestServer {
             key_email: credentials.key_email,
             key: credentials.key,
             store,
-            dir,
+            backend,
             stop: Arc::new(Mutex::new(Some(stop))),
             stopped: Arc::new(Mutex::new(Some(handle))),
         }
@@ -135,9 +136,8 @@ impl TestServer {
     }
 
     /// Another store on the same file, as the admin CLI would open it.
-    pub fn second_store(&self) -> SqliteStore {
-        SqliteStore::open(self.dir.path().join("ztrisk.db"), SqliteOptions::default())
-            .unwrap_or_else(|e| panic!("open second store: {e}"))
+    pub async fn second_store(&self) -> Arc<dyn Store> {
+        self.backend.open().await
     }
 
     pub fn behaviors_path(&self) -> String {
@@ -276,10 +276,39 @@ struct Credentials {
     key: String,
 }
 
-fn open_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
-    let store = SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
-        .unwrap_or_else(|e| panic!("open store: {e}"));
-    Arc::new(store)
+/// Where a test server keeps its data: a SQLite file (default) or, with
+/// `ZTRISK_TEST_BACKEND=postgres`, a PostgreSQL schema of its own (dropped at the end).
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(PgSchema),
+}
+
+impl Backend {
+    async fn new() -> Self {
+        match std::env::var("ZTRISK_TEST_BACKEND").as_deref() {
+            Ok("postgres") => match PgSchema::create_or_skip("the API tests on PostgreSQL").await {
+                Some(schema) => Backend::Postgres(schema),
+                // Asked for PostgreSQL explicitly: not having it is a failure, not a skip.
+                None => panic!("ZTRISK_TEST_BACKEND=postgres but PostgreSQL is not reachable"),
+            },
+            _ => Backend::Sqlite(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))),
+        }
+    }
+
+    /// A new store on this backend's data (another process, as far as caches go).
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite(dir) => Arc::new(
+                SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
+                    .unwrap_or_else(|e| panic!("open store: {e}")),
+            ),
+            Backend::Postgres(schema) => Arc::new(
+                PostgresStore::connect(schema.url(), PostgresOptions::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("connect: {e}")),
+            ),
+        }
+    }
 }
 
 /// The error codes of an envelope, in order.
