@@ -1,11 +1,18 @@
 """Fixtures for the compatibility suite: a real ztrisk server driven by Cloudflare's Python SDK.
 
-One server is started per test session on an empty SQLite database in a temporary directory.
-The bootstrap banner gives account A and its admin token; the admin CLI (which works on the
-database file while the server runs) creates everything else.
+One server is started per test session on an empty database: a SQLite file in a temporary
+directory, or a fresh PostgreSQL schema. The bootstrap banner gives account A and its admin
+token; the admin CLI (which works on the database while the server runs) creates everything
+else.
 
 Environment:
-    ZTRISK_BIN  path to the ztrisk binary (default: target/debug/ztrisk under the repo root)
+    ZTRISK_BIN              path to the ztrisk binary (default: target/debug/ztrisk under the repo root)
+    ZTRISK_COMPAT_BACKEND   ``sqlite`` (default) or ``postgres``
+    ZTRISK_TEST_POSTGRES    PostgreSQL URL for the postgres backend
+                            (default: postgres://postgres@127.0.0.1:5432/test). Every server the
+                            suite starts gets a schema of its own, ``ztrisk_compat_<random>``,
+                            created with ``psql`` and dropped (CASCADE) when it is done.
+    CI                      ``true``: an unreachable PostgreSQL fails the run instead of skipping it
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ import json
 import os
 import queue
 import re
+import secrets
+import shutil
 import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -42,9 +52,137 @@ _SDK_ENV_VARS = (
 for _var in _SDK_ENV_VARS:
     os.environ.pop(_var, None)
 
+BACKENDS = ("sqlite", "postgres")
+BACKEND = os.environ.get("ZTRISK_COMPAT_BACKEND", "").strip().lower() or "sqlite"
+if BACKEND not in BACKENDS:
+    raise pytest.UsageError(f"ZTRISK_COMPAT_BACKEND must be one of {', '.join(BACKENDS)}, not {BACKEND!r}")
+POSTGRES_URL = os.environ.get("ZTRISK_TEST_POSTGRES", "").strip() or "postgres://postgres@127.0.0.1:5432/test"
+PG_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
 _ACCOUNT_RE = re.compile(r"^\s*account id:\s+([0-9a-f]{32})\s*$")
 _TOKEN_RE = re.compile(r"^\s*API token:\s+([A-Za-z0-9_-]{40})\s*$")
 _LISTEN_RE = re.compile(r"^ztrisk listening on (http://\S+?)/?\s*$")
+
+
+# --------------------------------------------------------------------------------------------
+# databases: a SQLite file, or a PostgreSQL schema of its own per server
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _psql(sql: str, *, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError(
+            "psql is not installed; the postgres backend of the compat suite creates and drops its "
+            "schemas with it (apt-get install postgresql-client)"
+        )
+    env = dict(os.environ)
+    env.setdefault("PGCONNECT_TIMEOUT", "5")
+    for var in ("PGOPTIONS", "PGDATABASE", "PGSERVICE"):  # the URL says everything
+        env.pop(var, None)
+    return subprocess.run(
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", POSTGRES_URL, "-c", sql],
+        capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+    )
+
+
+def postgres_problem() -> str | None:
+    """Why the PostgreSQL server of ``ZTRISK_TEST_POSTGRES`` cannot be used, or None."""
+    try:
+        proc = _psql("SELECT 1", timeout=15)
+    except RuntimeError as exc:  # no psql: starting PostgreSQL would not help
+        return str(exc)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = str(exc)
+    else:
+        if proc.returncode == 0:
+            return None
+        why = (proc.stderr or proc.stdout).strip() or f"psql exited {proc.returncode}"
+    return (
+        f"PostgreSQL is not reachable at {_redact(POSTGRES_URL)} (ZTRISK_TEST_POSTGRES): {why}\n"
+        f"Start it with:  {PG_START_HINT}\n"
+        "or point ZTRISK_TEST_POSTGRES at another server, or run with ZTRISK_COMPAT_BACKEND=sqlite."
+    )
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    """``url`` with ``options=-c search_path=<schema>`` added to its query."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    options = " ".join([v for k, v in query if k == "options"] + [f"-c search_path={schema}"])
+    query = [(k, v) for k, v in query if k != "options"] + [("options", options)]
+    encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="")
+    return urllib.parse.urlunsplit(parts._replace(query=encoded))
+
+
+@dataclass
+class PgSchema:
+    """A PostgreSQL schema of the suite's own; ``url`` is what ``--database`` gets."""
+
+    name: str
+    url: str
+
+    @classmethod
+    def create(cls) -> "PgSchema":
+        name = f"ztrisk_compat_{secrets.token_hex(6)}"
+        proc = _psql(f"CREATE SCHEMA {name}")
+        if proc.returncode != 0:
+            pytest.fail(f"could not create the schema {name}: {proc.stderr.strip()}", pytrace=False)
+        return cls(name=name, url=_with_search_path(POSTGRES_URL, name))
+
+    def drop(self) -> None:
+        proc = _psql(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+        if proc.returncode != 0:
+            pytest.fail(f"could not drop the schema {self.name}: {proc.stderr.strip()}", pytrace=False)
+
+
+def new_database(workdir: Path) -> "tuple[str, PgSchema | None]":
+    """A fresh, empty database for one server: (``--database`` value, schema to drop or None)."""
+    if BACKEND == "postgres":
+        schema = PgSchema.create()
+        return schema.url, schema
+    return str(workdir / "ztrisk.db"), None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = f" ({_redact(POSTGRES_URL)}, a schema per server)" if BACKEND == "postgres" else ""
+    return f"ztrisk compat backend: {BACKEND}{where}; binary: {ztrisk_bin()}"
+
+
+# Measurements a test wants the person running the suite to see (e.g. the revocation delay
+# across replicas); printed in a section of their own at the end of the run.
+NOTES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if NOTES:
+        terminalreporter.section(f"ztrisk compat notes ({BACKEND})")
+        for line in NOTES:
+            terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the postgres backend, checks once that PostgreSQL answers: if it does not, the run
+    fails under CI=true and every test that needs a server is skipped otherwise."""
+    if BACKEND != "postgres" or not items:
+        return
+    problem = postgres_problem()
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.exit(f"ZTRISK_COMPAT_BACKEND=postgres, CI=true: {problem}", returncode=pytest.ExitCode.TESTS_FAILED)
+    marker = pytest.mark.skip(reason=problem.replace("\n", " "))
+    for item in items:
+        item.add_marker(marker)
 
 
 def ztrisk_bin() -> Path:
@@ -72,7 +210,7 @@ class GlobalKey:
 @dataclass
 class Server:
     url: str  # e.g. http://127.0.0.1:PORT (no trailing slash)
-    database: Path
+    database: str  # what --database gets: a SQLite file path or a PostgreSQL URL
     process: subprocess.Popen
     stderr_path: Path
     stdout_lines: list[str] = field(default_factory=list)
@@ -104,9 +242,11 @@ class Server:
         return run_cli(self.database, *args, parse_json=False)
 
 
-def run_cli(database: Path, *args: str, parse_json: bool = True) -> Any:
+def run_cli(database: str, *args: str, parse_json: bool = True) -> Any:
     cmd = [str(ztrisk_bin()), "--database", str(database), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    env = dict(os.environ)
+    env.pop("ZTRISK_DATABASE", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         pytest.fail(
             f"ztrisk CLI failed ({proc.returncode}): {' '.join(cmd)}\n"
@@ -171,15 +311,16 @@ class Env:
         return GlobalKey(email=out["email"], key=out["key"])
 
 
-def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
+def _start_server(
+    workdir: Path, database: str, *, log_name: str = "ztrisk"
+) -> "tuple[Server, queue.Queue[str | None]]":
     binary = ztrisk_bin()
     if not binary.is_file():
         pytest.exit(
             f"ztrisk binary not found at {binary}; build it (cargo build -p ztrisk) or set ZTRISK_BIN",
             returncode=2,
         )
-    database = workdir / "ztrisk.db"
-    stderr_path = workdir / "ztrisk.stderr.log"
+    stderr_path = workdir / f"{log_name}.stderr.log"
     stderr_file = open(stderr_path, "ab")  # appended to: a restarted server keeps one log
     env = dict(os.environ)
     # Server settings from the caller's environment would change what the suite checks (the
@@ -187,7 +328,7 @@ def _start_server(workdir: Path) -> "tuple[Server, queue.Queue[str | None]]":
     for var in ("ZTRISK_DATABASE", "ZTRISK_PUBLIC_URL", "ZTRISK_RATE_LIMIT"):
         env.pop(var, None)
     process = subprocess.Popen(
-        [str(binary), "--database", str(database), "serve", "--listen", "127.0.0.1:0"],
+        [str(binary), "--database", database, "serve", "--listen", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr_file,
@@ -247,7 +388,7 @@ def _wait_for_banner(
     return account, token
 
 
-def _stop_server(server: Server) -> None:
+def stop_server(server: Server) -> None:
     process = server.process
     if process.poll() is not None:
         return
@@ -263,12 +404,15 @@ def _stop_server(server: Server) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("ztrisk")
-    server, lines = _start_server(workdir)
+def start_server(
+    workdir: Path, database: str, *, first_start: bool = True, what: str = "ztrisk", log_name: str = "ztrisk"
+) -> Server:
+    """Starts ``ztrisk serve`` on ``database`` and waits until it listens; fails the test (with
+    the server's output) if it does not. On a first start the banner is read into
+    ``bootstrap_account``/``bootstrap_token``; otherwise there must be no banner."""
+    server, lines = _start_server(workdir, database, log_name=log_name)
     try:
-        account, token = _wait_for_banner(server, lines)
+        account, token = _wait_for_banner(server, lines, first_start=first_start)
         problem = None
     except RuntimeError as exc:
         problem = str(exc)
@@ -277,13 +421,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             server.process.kill()
             server.process.wait(timeout=5)
         time.sleep(0.1)  # let the pump thread collect the last lines
-        pytest.fail(f"{problem}\n{server.diagnostics()}", pytrace=False)
+        pytest.fail(f"{what}: {problem}\n{server.diagnostics()}", pytrace=False)
     server.bootstrap_account = account
     server.bootstrap_token = token
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("ztrisk")
+    database, schema = new_database(workdir)
     try:
-        yield server
+        server = start_server(workdir, database)
+        try:
+            yield server
+        finally:
+            stop_server(server)
     finally:
-        _stop_server(server)
+        if schema is not None:
+            schema.drop()
 
 
 @pytest.fixture(scope="session")
@@ -350,16 +506,13 @@ class DedicatedServer:
     """A ztrisk process of one test's own, on its own database, that the test may stop (with
     any signal) and start again on the same database. The session ``server`` is never touched."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database: str) -> None:
         self.workdir = workdir
+        self.database = database  # a SQLite file path or a PostgreSQL URL (its own schema)
         self.server: Server | None = None
         self.account = ""  # from the first start's banner
         self.token = ""  # the bootstrap admin token: every permission on ``account``
         self.starts = 0
-
-    @property
-    def database(self) -> Path:
-        return self.workdir / "ztrisk.db"
 
     @property
     def url(self) -> str:
@@ -373,19 +526,13 @@ class DedicatedServer:
     def start(self) -> Server:
         assert self.server is None or self.server.process.poll() is not None, "already running"
         first = self.starts == 0
-        server, lines = _start_server(self.workdir)
-        self.server = server
         self.starts += 1
-        try:
-            account, token = _wait_for_banner(server, lines, first_start=first)
-        except RuntimeError as exc:
-            if server.process.poll() is None:
-                server.process.kill()
-                server.process.wait(timeout=5)
-            time.sleep(0.1)
-            pytest.fail(f"dedicated ztrisk (start #{self.starts}): {exc}\n{server.diagnostics()}", pytrace=False)
+        server = start_server(
+            self.workdir, self.database, first_start=first, what=f"dedicated ztrisk (start #{self.starts})"
+        )
+        self.server = server
         if first:
-            self.account, self.token = account, token
+            self.account, self.token = server.bootstrap_account, server.bootstrap_token
         return server
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -415,10 +562,16 @@ class DedicatedServer:
 @pytest.fixture
 def dedicated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DedicatedServer]:
     """A started :class:`DedicatedServer` (first start done, banner read); stopped at teardown."""
-    handle = DedicatedServer(tmp_path_factory.mktemp("ztrisk-dedicated"))
-    handle.start()
+    workdir = tmp_path_factory.mktemp("ztrisk-dedicated")
+    database, schema = new_database(workdir)
     try:
-        yield handle
+        handle = DedicatedServer(workdir, database)
+        try:
+            handle.start()
+            yield handle
+        finally:
+            if handle.server is not None:
+                stop_server(handle.server)
     finally:
-        if handle.server is not None:
-            _stop_server(handle.server)
+        if schema is not None:
+            schema.drop()

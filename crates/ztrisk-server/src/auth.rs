@@ -97,7 +97,8 @@ async fn identify(
         .map(str::trim)
         .filter(|k| credentials::is_api_key_shaped(k))
         .ok_or(ApiError::MalformedAuthKey)?;
-    authenticate_key(state, email, key, generation).await
+    authenticate_key(state, email, key, generation)
+        .await
         .map(Principal::ApiKey)
 }
 
@@ -106,7 +107,11 @@ fn bearer_token(header: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn authenticate_token(state: &AppState, token: &str, generation: u64) -> Result<Arc<TokenRecord>, ApiError> {
+async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    generation: u64,
+) -> Result<Arc<TokenRecord>, ApiError> {
     let hash = SecretHash::of(token);
     let record = match state.caches.tokens.get(generation, &hash.0) {
         Some(cached) => cached,
@@ -130,7 +135,12 @@ async fn authenticate_token(state: &AppState, token: &str, generation: u64) -> R
     }
 }
 
-async fn authenticate_key(state: &AppState, email: &str, key: &str, generation: u64) -> Result<Arc<ApiUser>, ApiError> {
+async fn authenticate_key(
+    state: &AppState,
+    email: &str,
+    key: &str,
+    generation: u64,
+) -> Result<Arc<ApiUser>, ApiError> {
     let email = email.to_ascii_lowercase();
     let user = match state.caches.api_users.get(generation, &email) {
         Some(cached) => cached,

@@ -3,12 +3,21 @@
 //! Nothing above this crate writes SQL. Each backend has its own dialect and migrations
 //! (`migrations/<backend>/`), embedded in the binary and applied when the store opens.
 
+pub mod dump;
 mod error;
 pub mod model;
+mod postgres;
 mod sqlite;
 
 pub use error::StoreError;
+pub use postgres::{MigrationReport, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// Helpers for tests of this crate and others: isolated PostgreSQL schemas.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::postgres::testing::*;
+}
 
 use async_trait::async_trait;
 use model::{
@@ -27,10 +36,11 @@ use ztrisk_core::events::Event;
 /// concurrently, and make each write atomic and durable before returning.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// A number that changes whenever data may have been changed by anyone, including other
-    /// processes or replicas on the same database. In-memory caches above the store remember
-    /// it when they fill and drop what they hold when it moves. Must be cheap: it is read on
-    /// every request.
+    /// A number that changes whenever data that callers may cache (accounts, tokens, keys,
+    /// behavior configuration) may have been changed by anyone, including other processes or
+    /// replicas on the same database. In-memory caches above the store remember it when they
+    /// fill and drop what they hold when it moves. Writes of events, users' risk and
+    /// integrations need not move it. Must be cheap: it is read on every request.
     fn generation(&self) -> u64;
 
     /// Whether the database answers (for `/readyz`).
@@ -128,4 +138,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Integration>, StoreError>;
     /// `false` for an unknown integration.
     async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Sends every table's rows, in [`dump::TABLES`] order, from one consistent snapshot
+    /// (`ztrisk export`).
+    async fn export(
+        &self,
+        sink: tokio::sync::mpsc::Sender<dump::DumpChunk>,
+    ) -> Result<(), StoreError>;
+    /// Inserts exported rows as they are, keys included (`ztrisk import`, into an empty
+    /// installation).
+    async fn import(&self, chunk: dump::DumpChunk) -> Result<(), StoreError>;
+    /// Called after the last [`Store::import`], so the backend can catch up with the keys it
+    /// was given.
+    async fn import_finished(&self) -> Result<(), StoreError>;
 }

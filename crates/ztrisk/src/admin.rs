@@ -12,6 +12,13 @@ use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_store::model::{NewToken, TokenRecord};
 use ztrisk_store::{Store, StoreError, Synchronous};
 
+/// Running servers notice another process's writes within 10 ms (SQLite polls for them;
+/// PostgreSQL replicas are notified): a revocation returns only after that, so a credential
+/// revoked by a script is refused by the script's very next request.
+async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+}
+
 async fn open(database: &str) -> anyhow::Result<Arc<dyn Store>> {
     Database::parse(database).open(Synchronous::default()).await
 }
@@ -157,6 +164,7 @@ pub async fn tokens(database: &str, command: TokensCommand) -> anyhow::Result<()
             if !store.revoke_token(&id).await? {
                 bail!("there is no token {id} (see `ztrisk tokens list`)");
             }
+            settle().await;
             println!("revoked token {id}");
         }
     }
@@ -230,6 +238,7 @@ pub async fn keys(database: &str, command: KeysCommand) -> anyhow::Result<()> {
             if !store.revoke_api_key(&email).await? {
                 bail!("{email} has no global API key");
             }
+            settle().await;
             println!("revoked the global API key of {email}");
         }
     }

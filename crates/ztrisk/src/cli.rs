@@ -28,6 +28,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API.
     Serve(ServeArgs),
+    /// Bring the database schema up to date (serve also does it at start).
+    Migrate,
+    /// Write the whole installation as a dump (JSON Lines), e.g. to move it to PostgreSQL.
+    Export(crate::transfer::ExportArgs),
+    /// Load a dump written by `export` into an empty database.
+    Import(crate::transfer::ImportArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),

@@ -7,6 +7,7 @@ mod database;
 mod demo;
 mod events_cmd;
 mod serve;
+mod transfer;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -35,6 +36,9 @@ fn main() -> ExitCode {
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Serve(args) => serve::run(&cli.database, args).await,
+        cli::Command::Migrate => transfer::migrate(&cli.database).await,
+        cli::Command::Export(args) => transfer::export(&cli.database, args).await,
+        cli::Command::Import(args) => transfer::import(&cli.database, args).await,
         cli::Command::Accounts(command) => admin::accounts(&cli.database, command).await,
         cli::Command::Tokens(command) => admin::tokens(&cli.database, command).await,
         cli::Command::Keys(command) => admin::keys(&cli.database, command).await,

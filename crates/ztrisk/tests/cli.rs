@@ -501,3 +501,133 @@ async fn errors_exit_codes_and_completions() {
     let help = s.run(&["--help"]).await;
     assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
 }
+
+/// Runs `ztrisk --database DB args...` without any server, returning its output.
+async fn admin(database: &str, args: &[&str]) -> Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"));
+    command
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env_remove("ZTRISK_DATABASE")
+        .env_remove("RUST_LOG");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap_or_else(|e| panic!("join: {e}"))
+        .unwrap_or_else(|e| panic!("running ztrisk: {e}"));
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(run.code, 0, "ztrisk {args:?} failed:\n{}", run.stderr);
+    run
+}
+
+/// A dump without its header line (which carries the export time).
+fn dump_body(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn export_import_round_trip_through_postgres() {
+    let server = start().await;
+    let mut s = Session::new(&server);
+    // A populated installation: a day of demo events, a reset, an integration, a key.
+    assert_eq!(s.run(&["demo", "--users", "12"]).await.code, 0);
+    let users = s.run(&["users", "list", "--json"]).await;
+    let listed: serde_json::Value = serde_json::from_str(&users.stdout).unwrap_or_default();
+    let first = listed["users"][0]["user_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(s.run(&["users", "reset", &first]).await.code, 0);
+    let create = [
+        "integrations",
+        "create",
+        "--tenant-url",
+        "https://acme.okta.com",
+    ];
+    assert_eq!(s.run(&create).await.code, 0);
+    let sqlite = server.dir.path().join("ztrisk.db");
+    let sqlite = sqlite.to_string_lossy().into_owned();
+    admin(
+        &sqlite,
+        &[
+            "keys",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--account",
+            &server.account,
+        ],
+    )
+    .await;
+
+    let Some(schema) =
+        ztrisk_store::testing::PgSchema::create_or_skip("export/import round trip").await
+    else {
+        return;
+    };
+    let dir = server.dir.path();
+    let first_dump = dir.join("from-sqlite.dump");
+    admin(
+        &sqlite,
+        &["export", "--output", &first_dump.to_string_lossy()],
+    )
+    .await;
+    admin(schema.url(), &["import", &first_dump.to_string_lossy()]).await;
+    let second_dump = dir.join("from-postgres.dump");
+    admin(
+        schema.url(),
+        &["export", "--output", &second_dump.to_string_lossy()],
+    )
+    .await;
+    let back = dir.join("back.db").to_string_lossy().into_owned();
+    admin(&back, &["import", &second_dump.to_string_lossy()]).await;
+    let third_dump = dir.join("back.dump");
+    admin(
+        &back,
+        &["export", "--output", &third_dump.to_string_lossy()],
+    )
+    .await;
+
+    let original = dump_body(&first_dump);
+    assert!(original.contains("\"risk_events\"") && original.lines().count() > 100);
+    assert_eq!(
+        original,
+        dump_body(&second_dump),
+        "SQLite -> PostgreSQL changed something"
+    );
+    assert_eq!(
+        original,
+        dump_body(&third_dump),
+        "PostgreSQL -> SQLite changed something"
+    );
+
+    // The moved installation works: the same token reads the same summary, new writes get
+    // fresh keys, and importing twice is refused.
+    let moved = ztrisk_store::PostgresStore::connect(schema.url(), Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let hash = SecretHash::of(&server.token);
+    assert!(moved.token_by_hash(&hash).await.ok().flatten().is_some());
+    moved
+        .create_account("after import")
+        .await
+        .unwrap_or_else(|e| panic!("new account: {e}"));
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"))
+        .args([
+            "--database",
+            schema.url(),
+            "import",
+            &first_dump.to_string_lossy(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
+    drop(moved);
+    schema.drop_schema().await;
+}

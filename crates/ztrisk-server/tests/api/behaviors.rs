@@ -690,7 +690,9 @@ async fn changes_by_another_process_are_seen_within_a_poll() {
     let server = TestServer::start().await;
     // A second store on the same file stands for the admin CLI.
     let cli = server.second_store().await;
-    let (token, id) = server.token(&[server.account], &[Permission::ZeroTrustRead], None).await;
+    let (token, id) = server
+        .token(&[server.account], &[Permission::ZeroTrustRead], None)
+        .await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
     assert!(cli.revoke_token(&id).await.unwrap_or(false));
     // The server notices other processes' commits within 10 ms; allow far more on a busy CI.
@@ -700,7 +702,12 @@ async fn changes_by_another_process_are_seen_within_a_poll() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         status = server.get_behaviors(&token).await.0;
     }
-    assert_eq!(status, StatusCode::FORBIDDEN, "still accepted after {:?}", started.elapsed());
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "still accepted after {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod accounts;
 mod behaviors;
 mod changes;
 mod credentials;
+mod dump;
 mod engine;
 mod integrations;
 mod migrations;
@@ -16,6 +17,7 @@ mod time;
 mod user_cache;
 mod writer;
 
+use crate::dump::DumpChunk;
 use crate::model::{
     Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
     TokenRecord, UserEventsQuery, UserRisk, UserSummary,
@@ -352,6 +354,24 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| integrations::delete(conn, account, id))
             .await
+    }
+
+    async fn export(&self, sink: tokio::sync::mpsc::Sender<DumpChunk>) -> Result<(), StoreError> {
+        self.read(move |conn| dump::export(conn, &sink)).await
+    }
+
+    async fn import(&self, chunk: DumpChunk) -> Result<(), StoreError> {
+        self.writer
+            .write(move |conn| dump::import(conn, &chunk))
+            .await
+    }
+
+    async fn import_finished(&self) -> Result<(), StoreError> {
+        // Imported users bypassed the writer's cache; make sure it holds none of them.
+        if let Ok(mut users) = self.users.lock() {
+            *users = UserCache::new(USER_CACHE_CAPACITY);
+        }
+        Ok(())
     }
 }
 

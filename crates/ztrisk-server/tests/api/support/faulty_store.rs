@@ -167,4 +167,16 @@ impl Store for FaultyStore {
     async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
         self.inner.delete_integration(account, id).await
     }
+    async fn export(
+        &self,
+        sink: tokio::sync::mpsc::Sender<ztrisk_store::dump::DumpChunk>,
+    ) -> Result<(), StoreError> {
+        self.inner.export(sink).await
+    }
+    async fn import(&self, chunk: ztrisk_store::dump::DumpChunk) -> Result<(), StoreError> {
+        self.inner.import(chunk).await
+    }
+    async fn import_finished(&self) -> Result<(), StoreError> {
+        self.inner.import_finished().await
+    }
 }

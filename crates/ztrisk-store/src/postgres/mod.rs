@@ -1,0 +1,648 @@
+//! The PostgreSQL backend: several stateless `ztrisk serve` replicas on one database.
+//!
+//! - **Pooling**: `deadpool-postgres` over `tokio-postgres`, prepared statements cached per
+//!   connection. Reads run on a pooled connection outside any explicit transaction; each write
+//!   is one transaction ([`Tx`]).
+//! - **Replica safety**: everything that SQLite gets from its single writer is made explicit
+//!   with locks that all processes share. Bootstrap and account creation take a transaction
+//!   advisory lock; a behaviors update locks its account row; an ingest batch locks its users'
+//!   rows in email order, so two replicas ingesting for one user take turns and detection sees
+//!   every event exactly once. Event-id dedupe is a primary key (`ON CONFLICT DO NOTHING`).
+//! - **Caches above the store**: [`listener`] turns `NOTIFY` into [`Store::generation`].
+//! - **Schema**: migrations in `migrations/postgres/` (same tables and columns as SQLite's),
+//!   applied at connect under an advisory lock, recorded in `schema_migrations`.
+
+mod accounts;
+mod behaviors;
+mod connect;
+mod credentials;
+mod dump;
+mod engine;
+mod integrations;
+mod listener;
+mod migrations;
+mod risk;
+#[cfg(feature = "testing")]
+pub(crate) mod testing;
+mod time;
+
+pub use migrations::MigrationReport;
+
+use crate::dump::DumpChunk;
+use crate::model::{
+    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+};
+use crate::{Store, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::{ClientWrapper, Object, Pool, PoolError};
+use listener::{Generation, Listener};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Config, Row};
+use uuid::Uuid;
+use ztrisk_core::AccountId;
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
+use ztrisk_core::credentials::SecretHash;
+use ztrisk_core::events::Event;
+
+/// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`; the second is a hash
+/// of the schema name, so stores in different schemas of one database do not contend).
+pub(crate) const LOCK_CLASS_MIGRATE: i32 = 0x7a74_0001;
+pub(crate) const LOCK_CLASS_ACCOUNTS: i32 = 0x7a74_0002;
+
+/// How a write transaction ends: the change notification, then the commit, in one round trip.
+const NOTIFY_AND_COMMIT: &str = "SELECT pg_notify('ztrisk_changes', current_schema()); COMMIT";
+
+/// How many times a write that lost a deadlock or a serialization race is tried in all.
+const WRITE_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Pooled connections at most, per store (per replica). Default 16. Each store also holds
+    /// one connection for its change listener, so replicas × (this + 1) must stay below the
+    /// server's `max_connections` (100 by default).
+    pub max_connections: usize,
+    /// How long establishing one connection may take, unless the URL sets `connect_timeout`.
+    /// Default 5 s.
+    pub connect_timeout: Duration,
+    /// How long a request waits for a free pooled connection. Default 30 s.
+    pub acquire_timeout: Duration,
+    /// Apply missing migrations at connect (default). When `false`, connecting to a schema that
+    /// is behind fails and says to run `ztrisk migrate` (for deployments that upgrade the
+    /// schema as a separate step).
+    pub migrate: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(30),
+            migrate: true,
+        }
+    }
+}
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PostgresStore {
+    pool: Pool,
+    generation: Arc<Generation>,
+    _listener: Listener,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, with e.g.
+    /// `?options=-c%20search_path%3Dztrisk` to use a schema other than `public`), checks the
+    /// server (PostgreSQL 13 or newer), brings the schema up to date (see
+    /// [`PostgresOptions::migrate`]), and starts listening for changes made by other processes.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let config = connect::parse(url, options.connect_timeout)?;
+        let schema = prepare_schema(&config, options.migrate).await?.1;
+        let pool = connect::pool(&config, options.max_connections, options.acquire_timeout)?;
+        let generation = Arc::new(Generation::default());
+        let listener = listener::start(config, schema, generation.clone()).await?;
+        Ok(Self {
+            pool,
+            generation,
+            _listener: listener,
+        })
+    }
+
+    /// Only brings the schema at `url` up to date (`ztrisk migrate`).
+    pub async fn migrate(
+        url: &str,
+        options: &PostgresOptions,
+    ) -> Result<MigrationReport, StoreError> {
+        let config = connect::parse(url, options.connect_timeout)?;
+        Ok(prepare_schema(&config, true).await?.0)
+    }
+
+    /// The schema version this binary writes.
+    pub fn schema_version() -> i64 {
+        migrations::latest()
+    }
+
+    /// The backend pid of the change listener's connection, `None` while it is reconnecting.
+    #[doc(hidden)]
+    pub fn listener_backend_pid(&self) -> Option<i32> {
+        self.generation.backend_pid()
+    }
+
+    async fn client(&self) -> Result<Object, Failure> {
+        Ok(self.pool.get().await?)
+    }
+
+    async fn begin(&self) -> Result<Tx, Failure> {
+        Tx::begin(self.client().await?).await
+    }
+}
+
+/// Checks the server, then migrates or checks the schema, on one dedicated connection.
+async fn prepare_schema(
+    config: &Config,
+    migrate: bool,
+) -> Result<(MigrationReport, String), StoreError> {
+    let target = connect::describe_target(config);
+    let mut client = connect::connect_spawned(config).await?;
+    migrations::check_server(&client, &target).await?;
+    let schema = migrations::current_schema(&client).await?;
+    let report = migrations::apply(&mut client, migrate).await?;
+    Ok((report, schema))
+}
+
+// ---- errors -------------------------------------------------------------------------------
+
+/// An error inside this backend: the [`StoreError`] it becomes, and whether trying the whole
+/// transaction again may succeed (deadlock victim, serialization failure).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) error: StoreError,
+    pub(crate) transient: bool,
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self {
+            error,
+            transient: false,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let transient = matches!(
+            e.code(),
+            Some(&SqlState::T_R_DEADLOCK_DETECTED) | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        );
+        Self {
+            error: StoreError::Backend(describe(&e)),
+            transient,
+        }
+    }
+}
+
+impl From<PoolError> for Failure {
+    fn from(e: PoolError) -> Self {
+        let error = match e {
+            PoolError::Backend(e) => StoreError::Backend(format!(
+                "cannot open a PostgreSQL connection: {}",
+                describe(&e)
+            )),
+            other => StoreError::Backend(format!("no PostgreSQL connection available: {other}")),
+        };
+        error.into()
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(f: Failure) -> Self {
+        f.error
+    }
+}
+
+/// A database error with its SQLSTATE and detail, for logs.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(": ");
+                text.push_str(detail);
+            }
+            text
+        }
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+pub(crate) fn is_unique_violation(f: &tokio_postgres::Error) -> bool {
+    f.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+type Result<T, E = Failure> = std::result::Result<T, E>;
+
+// ---- statements ---------------------------------------------------------------------------
+
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Prepared (once per connection) and run.
+pub(crate) async fn query(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+    let statement = c.prepare_cached(sql).await?;
+    Ok(c.query(&statement, params).await?)
+}
+
+pub(crate) async fn query_opt(
+    c: &ClientWrapper,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Option<Row>> {
+    let statement = c.prepare_cached(sql).await?;
+    Ok(c.query_opt(&statement, params).await?)
+}
+
+pub(crate) async fn query_one(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<Row> {
+    let statement = c.prepare_cached(sql).await?;
+    Ok(c.query_one(&statement, params).await?)
+}
+
+pub(crate) async fn execute(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<u64> {
+    let statement = c.prepare_cached(sql).await?;
+    Ok(c.execute(&statement, params).await?)
+}
+
+// ---- transactions -------------------------------------------------------------------------
+
+/// A write transaction on a pooled connection. Dropped without [`Tx::commit`] (an error
+/// returned with `?`), it is rolled back before the connection goes back to the pool.
+pub(crate) struct Tx {
+    client: Option<Object>,
+}
+
+impl Tx {
+    async fn begin(client: Object) -> Result<Self> {
+        // Owned by the Tx before BEGIN is sent: a caller that gives up (a client hanging up)
+        // while BEGIN is in flight still gets its ROLLBACK from `drop`.
+        let tx = Self {
+            client: Some(client),
+        };
+        tx.client().batch_execute("BEGIN").await?;
+        Ok(tx)
+    }
+
+    pub(crate) fn client(&self) -> &ClientWrapper {
+        match &self.client {
+            Some(client) => client,
+            // `client` is only taken by `finish` and `drop`, which consume the Tx.
+            None => unreachable!("transaction used after it ended"),
+        }
+    }
+
+    /// Commits, telling every replica (and ourselves, at once) that data changed.
+    async fn commit(self, generation: &Generation) -> Result<()> {
+        let result = self.finish(NOTIFY_AND_COMMIT).await;
+        // Even a commit whose outcome is unknown (connection lost) may have changed data.
+        generation.bump();
+        result
+    }
+
+    /// Commits a transaction that wrote nothing, or nothing that is cached above the store
+    /// (events, users' risk): no notification. A NOTIFY takes a database-wide lock at commit,
+    /// which would serialize the flushes of concurrent ingests.
+    async fn commit_unchanged(self) -> Result<()> {
+        self.finish("COMMIT").await
+    }
+
+    async fn finish(mut self, sql: &str) -> Result<()> {
+        // Dropped while this is in flight, the Tx still sends a ROLLBACK behind the COMMIT: a
+        // harmless warning if the COMMIT went through, and no transaction left open if not.
+        self.client().batch_execute(sql).await?;
+        // Back to the pool, outside any transaction.
+        self.client = None;
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        // Never hand a connection in an unknown state to the next request.
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
+    }
+}
+
+/// Runs a write in a transaction and commits it: `?` inside `$body` rolls back.
+macro_rules! in_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let $tx = $store.begin().await?;
+        let out = $body;
+        $tx.commit(&$store.generation).await?;
+        out
+    }};
+}
+
+/// The integer key high-volume tables use for an account.
+pub(crate) async fn account_key(c: &ClientWrapper, account: AccountId) -> Result<i64> {
+    match account_key_opt(c, account).await? {
+        Some(key) => Ok(key),
+        None => Err(StoreError::UnknownAccount(account).into()),
+    }
+}
+
+pub(crate) async fn account_key_opt(c: &ClientWrapper, account: AccountId) -> Result<Option<i64>> {
+    let id = account.to_string();
+    Ok(
+        query_opt(c, "SELECT key FROM accounts WHERE id = $1", &[&id])
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(Failure::from)?;
+        Ok(())
+    }
+
+    async fn bootstrap(
+        &self,
+        account_name: &str,
+        admin_token: NewToken,
+    ) -> Result<Option<(Account, TokenRecord)>, StoreError> {
+        let tx = self.begin().await?;
+        accounts::lock_accounts(tx.client()).await?;
+        if accounts::any(tx.client()).await? {
+            tx.commit_unchanged().await?;
+            return Ok(None);
+        }
+        let account = accounts::insert(tx.client(), account_name).await?;
+        let token = NewToken {
+            accounts: vec![account.id],
+            ..admin_token
+        };
+        let token = credentials::insert_token(tx.client(), token).await?;
+        tx.commit(&self.generation).await?;
+        Ok(Some((account, token)))
+    }
+
+    async fn create_account(&self, name: &str) -> Result<Account, StoreError> {
+        Ok(in_tx!(self, |tx| {
+            accounts::lock_accounts(tx.client()).await?;
+            accounts::insert(tx.client(), name).await?
+        }))
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        Ok(accounts::list(&*self.client().await?).await?)
+    }
+
+    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError> {
+        Ok(in_tx!(self, |tx| credentials::insert_token(
+            tx.client(),
+            token
+        )
+        .await?))
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        Ok(credentials::list_tokens(&*self.client().await?).await?)
+    }
+
+    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        Ok(in_tx!(self, |tx| credentials::revoke_token(
+            tx.client(),
+            token_id
+        )
+        .await?))
+    }
+
+    async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(credentials::token_by_hash(&*self.client().await?, hash).await?)
+    }
+
+    async fn set_api_key(
+        &self,
+        email: &str,
+        key_hash: SecretHash,
+        accounts: &[AccountId],
+    ) -> Result<ApiUser, StoreError> {
+        let email = email.to_ascii_lowercase();
+        Ok(in_tx!(self, |tx| credentials::set_api_key(
+            tx.client(),
+            &email,
+            &key_hash,
+            accounts
+        )
+        .await?))
+    }
+
+    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError> {
+        let email = email.to_ascii_lowercase();
+        Ok(credentials::api_user(&*self.client().await?, &email).await?)
+    }
+
+    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError> {
+        Ok(credentials::list_api_users(&*self.client().await?).await?)
+    }
+
+    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError> {
+        let email = email.to_ascii_lowercase();
+        Ok(in_tx!(self, |tx| credentials::revoke_api_key(
+            tx.client(),
+            &email
+        )
+        .await?))
+    }
+
+    async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError> {
+        Ok(behaviors::load(&*self.client().await?, account).await?)
+    }
+
+    async fn update_behaviors(
+        &self,
+        account: AccountId,
+        update: BehaviorUpdate,
+    ) -> Result<AccountBehaviors, StoreError> {
+        let tx = self.begin().await?;
+        let (all, changed) = behaviors::update(tx.client(), account, &update).await?;
+        if changed {
+            tx.commit(&self.generation).await?;
+        } else {
+            tx.commit_unchanged().await?;
+        }
+        Ok(all)
+    }
+
+    async fn ingest(
+        &self,
+        account: AccountId,
+        events: Vec<Event>,
+    ) -> Result<IngestOutcome, StoreError> {
+        if events.is_empty() {
+            // Nothing to write; only the account must exist, as for any batch.
+            account_key(&*self.client().await?, account).await?;
+            return Ok(IngestOutcome::default());
+        }
+        let mut attempt = 1;
+        loop {
+            let tx = self.begin().await?;
+            let result = match engine::ingest(tx.client(), account, &events).await {
+                // Ingest changes nothing the caches hold (credentials, behaviors).
+                Ok(outcome) => tx.commit_unchanged().await.map(|()| outcome),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.transient && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(error = %e.error, attempt, "ingest transaction retried");
+                    attempt += 1;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    async fn summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        Ok(risk::summary(&*self.client().await?, account, query).await?)
+    }
+
+    async fn user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+    ) -> Result<Option<UserRisk>, StoreError> {
+        Ok(risk::user_risk(&*self.client().await?, account, user_id, query).await?)
+    }
+
+    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
+        let found = risk::reset(tx.client(), account, user_id).await?;
+        // A user's risk is never cached above the store.
+        tx.commit_unchanged().await?;
+        Ok(found)
+    }
+
+    async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError> {
+        Ok(integrations::list(&*self.client().await?, account).await?)
+    }
+
+    async fn create_integration(
+        &self,
+        account: AccountId,
+        fields: IntegrationFields,
+    ) -> Result<Integration, StoreError> {
+        Ok(in_tx!(self, |tx| integrations::create(
+            tx.client(),
+            account,
+            fields
+        )
+        .await?))
+    }
+
+    async fn integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+    ) -> Result<Option<Integration>, StoreError> {
+        Ok(integrations::get(&*self.client().await?, account, id).await?)
+    }
+
+    async fn integration_by_reference(
+        &self,
+        account: AccountId,
+        reference_id: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        Ok(integrations::by_reference(&*self.client().await?, account, reference_id).await?)
+    }
+
+    async fn update_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: IntegrationFields,
+    ) -> Result<Option<Integration>, StoreError> {
+        Ok(in_tx!(self, |tx| integrations::update(
+            tx.client(),
+            account,
+            id,
+            fields
+        )
+        .await?))
+    }
+
+    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
+        Ok(in_tx!(self, |tx| integrations::delete(
+            tx.client(),
+            account,
+            id
+        )
+        .await?))
+    }
+
+    async fn export(&self, sink: tokio::sync::mpsc::Sender<DumpChunk>) -> Result<(), StoreError> {
+        Ok(dump::export(&*self.client().await?, &sink).await?)
+    }
+
+    async fn import(&self, chunk: DumpChunk) -> Result<(), StoreError> {
+        Ok(in_tx!(self, |tx| dump::import(tx.client(), &chunk).await?))
+    }
+
+    async fn import_finished(&self) -> Result<(), StoreError> {
+        Ok(in_tx!(self, |tx| dump::finish(tx.client()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_servers_are_refused_with_the_version_found() {
+        let err = migrations::server_version_ok(120_015, "12.15", "db:5432");
+        let text = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("12.15") && text.contains("13 or newer"),
+            "{text}"
+        );
+        assert!(migrations::server_version_ok(130_000, "13.0", "db:5432").is_ok());
+    }
+
+    #[test]
+    fn writes_notify_the_channel_the_listener_listens_on() {
+        assert!(NOTIFY_AND_COMMIT.contains(&format!("pg_notify('{}'", listener::CHANNEL)));
+    }
+
+    #[test]
+    fn tls_urls_are_refused_clearly() {
+        let config = connect::parse(
+            "postgres://u@db.example:5433/x?sslmode=require",
+            Duration::from_secs(1),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = connect::tls_for(&config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.contains("db.example:5433") && text.contains("TLS"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! Reading and resetting users' risk.
+
+use super::engine::ADJUST_SCORED;
+use super::time::{from_ms, now_ms};
+use super::{Result, account_key, account_key_opt, execute, query, query_opt};
+use crate::StoreError;
+use crate::model::{
+    Direction, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
+    UserEventsQuery, UserRisk, UserSummary,
+};
+use deadpool_postgres::ClientWrapper;
+use uuid::Uuid;
+use ztrisk_core::AccountId;
+use ztrisk_core::RiskLevel;
+use ztrisk_core::detect::UserState;
+
+pub fn rank_of(level: RiskLevel) -> i64 {
+    match level {
+        RiskLevel::Low => 1,
+        RiskLevel::Medium => 2,
+        RiskLevel::High => 3,
+    }
+}
+
+pub fn level_of(rank: i64) -> Option<RiskLevel> {
+    match rank {
+        1 => Some(RiskLevel::Low),
+        2 => Some(RiskLevel::Medium),
+        3 => Some(RiskLevel::High),
+        _ => None,
+    }
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Backend(format!("stored uuid {text:?} is malformed")))
+}
+
+/// `LIMIT` (`NULL`: all) and `OFFSET`.
+fn limit_offset(paging: Option<Paging>) -> (Option<i64>, i64) {
+    match paging {
+        Some(p) => (
+            Some(i64::from(p.per_page)),
+            i64::from(p.page.saturating_sub(1)) * i64::from(p.per_page),
+        ),
+        None => (None, 0),
+    }
+}
+
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Desc => "DESC",
+        Direction::Asc => "ASC",
+    }
+}
+
+pub async fn summary(
+    c: &ClientWrapper,
+    account: AccountId,
+    query_: SummaryQuery,
+) -> Result<Page<UserSummary>> {
+    let Some(account_key) = account_key_opt(c, account).await? else {
+        return Ok(Page {
+            items: Vec::new(),
+            total_count: 0,
+        });
+    };
+    let dir = direction(query_.direction);
+    // Each order matches one partial index, so a page is an index range scan.
+    let order = match query_.order_by {
+        SummaryOrder::MaxRiskLevel => {
+            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+        SummaryOrder::Timestamp => format!("last_risk_event_at {dir}, key {dir}"),
+        SummaryOrder::EventCount => {
+            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+    };
+    let (limit, offset) = limit_offset(query_.paging);
+    let rows = query(
+        c,
+        &format!(
+            "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank
+             FROM users WHERE account_key = $1 AND risk_event_count > 0
+             ORDER BY {order} LIMIT $2 OFFSET $3"
+        ),
+        &[&account_key, &limit, &offset],
+    )
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(max_risk_level) = level_of(row.get(5)) else {
+            continue;
+        };
+        let count: i64 = row.get(3);
+        let last: Option<i64> = row.get(4);
+        items.push(UserSummary {
+            user_id: parse_uuid(row.get(0))?,
+            name: row.get(1),
+            email: row.get(2),
+            event_count: count.max(0) as u64,
+            last_event: from_ms(last.unwrap_or_default()),
+            max_risk_level,
+        });
+    }
+    let total_count = match query_.paging {
+        None => items.len() as u64,
+        Some(_) => query_opt(
+            c,
+            "SELECT scored_users FROM account_stats WHERE account_key = $1",
+            &[&account_key],
+        )
+        .await?
+        .map_or(0, |r| r.get::<_, i64>(0))
+        .max(0) as u64,
+    };
+    Ok(Page { items, total_count })
+}
+
+pub async fn user_risk(
+    c: &ClientWrapper,
+    account: AccountId,
+    user_id: Uuid,
+    query_: UserEventsQuery,
+) -> Result<Option<UserRisk>> {
+    let Some(account_key) = account_key_opt(c, account).await? else {
+        return Ok(None);
+    };
+    let user = query_opt(
+        c,
+        "SELECT key, email, name, risk_rank, last_reset_at, risk_event_count FROM users
+         WHERE account_key = $1 AND user_id = $2",
+        &[&account_key, &user_id.to_string()],
+    )
+    .await?;
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let key: i64 = user.get(0);
+    let rank: i64 = user.get(3);
+    let last_reset_at: Option<i64> = user.get(4);
+    let count: i64 = user.get(5);
+    let dir = direction(query_.direction);
+    let order = match query_.order_by {
+        RiskEventOrder::Timestamp => format!("ts {dir}, key {dir}"),
+        RiskEventOrder::RiskLevel => format!("risk_rank {dir}, ts {dir}, key {dir}"),
+    };
+    let (limit, offset) = limit_offset(query_.paging);
+    let rows = query(
+        c,
+        &format!(
+            "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
+             WHERE user_key = $1 AND detected_at > $2 ORDER BY {order} LIMIT $3 OFFSET $4"
+        ),
+        &[&key, &last_reset_at.unwrap_or(i64::MIN), &limit, &offset],
+    )
+    .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(risk_level) = level_of(row.get(2)) else {
+            continue;
+        };
+        events.push(RiskEventRecord {
+            id: parse_uuid(row.get(0))?,
+            behavior_id: row.get(1),
+            risk_level,
+            timestamp: from_ms(row.get(3)),
+            details: row.get(4),
+        });
+    }
+    Ok(Some(UserRisk {
+        user_id,
+        email: user.get(1),
+        name: user.get(2),
+        risk_level: level_of(rank),
+        last_reset_time: last_reset_at.map(from_ms),
+        events: Page {
+            items: events,
+            total_count: count.max(0) as u64,
+        },
+    }))
+}
+
+/// Resets a user, with their row locked like ingest locks it: a reset and a batch for the same
+/// user take turns, on any replica.
+pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Result<bool> {
+    let account_key = account_key(c, account).await?;
+    let user = query_opt(
+        c,
+        "SELECT key, risk_event_count FROM users WHERE account_key = $1 AND user_id = $2
+         FOR UPDATE",
+        &[&account_key, &user_id.to_string()],
+    )
+    .await?;
+    let Some(user) = user else {
+        return Ok(false);
+    };
+    let key: i64 = user.get(0);
+    let count: i64 = user.get(1);
+    // Read after the lock is held: the state the last ingest of this user committed.
+    let state = query_opt(
+        c,
+        "SELECT state FROM user_states WHERE user_key = $1",
+        &[&key],
+    )
+    .await?;
+    let mut state = state
+        .as_ref()
+        .and_then(|r| UserState::decode(r.get::<_, &[u8]>(0)))
+        .unwrap_or_default();
+    state.reset();
+    execute(
+        c,
+        "UPDATE users SET last_reset_at = $2, risk_rank = 0, risk_event_count = 0,
+         last_risk_event_at = NULL WHERE key = $1",
+        &[&key, &now_ms()],
+    )
+    .await?;
+    execute(
+        c,
+        "INSERT INTO user_states (user_key, state) VALUES ($1, $2)
+         ON CONFLICT (user_key) DO UPDATE SET state = excluded.state",
+        &[&key, &state.encode()],
+    )
+    .await?;
+    if count > 0 {
+        execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
+    }
+    Ok(true)
+}
