@@ -22,6 +22,9 @@
 #   SKIP_BUILD=1       use the existing release binaries
 #   SKIP_THROUGHPUT=1 / SKIP_DURABILITY=1   run only one half
 #   STRICT=1           also exit non-zero when a throughput target is missed
+#   BACKEND=sqlite     or postgres: every server then gets a fresh schema of its own in
+#                      $ZTRISK_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test),
+#                      dropped at the end; PUT is measured once (PostgreSQL's own durability)
 #   BENCH_TMPDIR       where the temporary databases go (default: $TMPDIR or /tmp); must be a
 #                      real disk, not tmpfs, or fsync costs nothing
 #
@@ -55,6 +58,26 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Processes and temporary files: everything started here is killed by pid on exit.
 WORK="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/ztrisk-bench.XXXXXX")"
 PIDS=()
+BACKEND="${BACKEND:-sqlite}"
+PG_BASE="${ZTRISK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+SCHEMAS=()
+[[ "$BACKEND" == postgres ]] && SYNC_MODES="full"
+
+# fresh_db NAME: a new, empty database for one server: a file, or a PostgreSQL schema.
+fresh_db() {
+    if [[ "$BACKEND" == postgres ]]; then
+        local schema="ztrisk_bench_$1_$$"
+        schema="${schema//-/_}"
+        psql -q "$PG_BASE" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+        SCHEMAS+=("$schema")
+        local sep='?'
+        [[ "$PG_BASE" == *\?* ]] && sep='&'
+        echo "${PG_BASE}${sep}options=-c%20search_path%3D${schema}"
+    else
+        echo "$WORK/$1.db"
+    fi
+}
+
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -63,6 +86,9 @@ cleanup() {
     done
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
+    done
+    for schema in "${SCHEMAS[@]}"; do
+        psql -q "$PG_BASE" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
     done
     rm -rf "$WORK"
     exit "$status"
@@ -224,7 +250,7 @@ if [[ -z "${SKIP_THROUGHPUT:-}" ]]; then
     for sync in $SYNC_MODES; do
         # A fresh database per mode: each has its own account and admin token. The GET runs
         # against the first one.
-        start_ztrisk "ztrisk-$sync" "$WORK/bench-$sync.db" "$sync"
+        start_ztrisk "ztrisk-$sync" "$(fresh_db "bench-$sync")" "$sync"
         URL[put_$sync]="$(behaviors_url "$PORT")"
         PID_OF[put_$sync]="$PID"
         TOKEN_OF[put_$sync]="$TOKEN"
@@ -296,7 +322,7 @@ fi
 if [[ -z "${SKIP_DURABILITY:-}" ]]; then
     echo
     echo "kill -9 durability check (--sync $DURABILITY_SYNC, $ACK_THREADS connections, kill after ${KILL_AFTER}s)"
-    DB="$WORK/durability.db"
+    DB="$(fresh_db durability)"
     ACCOUNT="" TOKEN=""
     start_ztrisk ztrisk-durability "$DB" "$DURABILITY_SYNC"
     [[ -n "$TOKEN" ]] || die "no admin token in the banner of the fresh database"

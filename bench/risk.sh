@@ -14,6 +14,8 @@
 #   SERVER_CPU=0 CLIENT_CPU=1   cores (taskset) for the server and the load generators
 #   SKIP_BUILD=1        use the existing release binaries
 #   SKIP_CORE=1 / SKIP_INGEST=1 / SKIP_SUMMARY=1   leave a part out
+#   BACKEND=sqlite      or postgres: the server runs on a fresh schema in $ZTRISK_TEST_POSTGRES
+#                       (default postgres://postgres@127.0.0.1:5432/test), dropped at the end
 #   BENCH_TMPDIR        where the temporary database goes (a real disk, not tmpfs)
 set -euo pipefail
 
@@ -33,9 +35,13 @@ BARE="$TARGET_DIR/release/examples/bare"
 log() { printf '==> %s\n' "$*" >&2; }
 WORK="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/ztrisk-risk-bench.XXXXXX")"
 PIDS=()
+BACKEND="${BACKEND:-sqlite}"
+PG_BASE="${ZTRISK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+SCHEMA="ztrisk_riskbench_$$"
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [[ "$BACKEND" == postgres ]] && psql -q "$PG_BASE" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,6 +62,12 @@ fi
 start_ztrisk() {
     local db="$WORK/ztrisk.db"
     rm -f "$db" "$db-wal" "$db-shm"
+    if [[ "$BACKEND" == postgres ]]; then
+        psql -q "$PG_BASE" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA" >/dev/null
+        local sep='?'
+        [[ "$PG_BASE" == *\?* ]] && sep='&'
+        db="${PG_BASE}${sep}options=-c%20search_path%3D${SCHEMA}"
+    fi
     taskset -c "$SERVER_CPU" "$ZTRISK" --database "$db" serve --listen 127.0.0.1:0 --rate-limit 0 \
         >"$WORK/ztrisk.out" 2>"$WORK/ztrisk.err" &
     PID=$!

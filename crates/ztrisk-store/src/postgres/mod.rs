@@ -601,11 +601,13 @@ impl Store for PostgresStore {
     }
 
     async fn import(&self, chunk: DumpChunk) -> Result<(), StoreError> {
-        Ok(in_tx!(self, |tx| dump::import(tx.client(), &chunk).await?))
+        in_tx!(self, |tx| dump::import(tx.client(), &chunk).await?);
+        Ok(())
     }
 
     async fn import_finished(&self) -> Result<(), StoreError> {
-        Ok(in_tx!(self, |tx| dump::finish(tx.client()).await?))
+        in_tx!(self, |tx| dump::finish(tx.client()).await?);
+        Ok(())
     }
 }
 
