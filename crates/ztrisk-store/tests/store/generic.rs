@@ -717,7 +717,7 @@ pub async fn integrations_and_conflicts(h: &Harness) -> R {
     Ok(())
 }
 
-pub async fn generation_moves_on_every_write(h: &Harness) -> R {
+pub async fn generation_moves_on_every_cached_write(h: &Harness) -> R {
     let store = h.open().await;
     let g0 = store.generation();
     assert_eq!(g0, store.generation(), "stable without writes");
@@ -727,11 +727,16 @@ pub async fn generation_moves_on_every_write(h: &Harness) -> R {
     store.update_behaviors(a, enable(&["custom_x"])).await?;
     let g2 = store.generation();
     assert_ne!(g1, g2);
+    let (token, _) = new_token_for(&store, a).await?;
+    store.revoke_token(&token).await?;
+    let g3 = store.generation();
+    assert_ne!(g2, g3, "a revocation is seen at once");
+    // Ingest changes nothing callers cache; it may leave the generation alone (PostgreSQL
+    // does, to spare every ingest a NOTIFY).
     store
         .ingest(a, vec![signal("u@x.io", 0, "custom_x", None)])
         .await?;
     let g3 = store.generation();
-    assert_ne!(g2, g3);
     // Another process (the admin CLI, a replica) writing to the same database is seen too.
     let other = h.open().await;
     other.create_account("b").await?;
@@ -741,6 +746,17 @@ pub async fn generation_moves_on_every_write(h: &Harness) -> R {
         h.backend()
     );
     Ok(())
+}
+
+/// A token on `account`; returns its id and record.
+async fn new_token_for(
+    store: &std::sync::Arc<dyn ztrisk_store::Store>,
+    account: ztrisk_core::AccountId,
+) -> Result<(String, ztrisk_store::model::TokenRecord), ztrisk_store::StoreError> {
+    let mut token = admin_token();
+    token.accounts = vec![account];
+    let record = store.create_token(token).await?;
+    Ok((record.id.clone(), record))
 }
 
 pub async fn replicas_bootstrap_once(h: &Harness) -> R {

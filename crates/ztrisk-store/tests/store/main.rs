@@ -122,7 +122,7 @@ on_every_backend!(
     user_risk_orders_and_pages,
     reset_clears_risk_until_the_next_event,
     integrations_and_conflicts,
-    generation_moves_on_every_write,
+    generation_moves_on_every_cached_write,
     replicas_bootstrap_once,
     replicas_keep_every_behavior_update,
     replicas_split_failed_logins_fire_once,
