@@ -7,7 +7,9 @@ pub mod dump;
 mod error;
 pub mod model;
 mod postgres;
+mod rank;
 mod sqlite;
+mod time;
 
 pub use error::StoreError;
 pub use postgres::{MigrationReport, PostgresOptions, PostgresStore};

@@ -1,7 +1,7 @@
-use super::time::{from_ms, now_ms};
 use super::{LOCK_CLASS_ACCOUNTS, Result, execute, query, query_one};
 use crate::StoreError;
 use crate::model::Account;
+use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use ztrisk_core::AccountId;
 

@@ -1,6 +1,6 @@
-use super::time::now_ms;
 use super::{Result, execute, query};
 use crate::StoreError;
+use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate, Predefined};
 use ztrisk_core::{AccountId, BehaviorId, RiskLevel};

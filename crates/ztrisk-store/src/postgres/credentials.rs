@@ -1,8 +1,8 @@
 use super::accounts::{ensure_exist, parse_account_id};
-use super::time::{from_ms, now_ms, to_ms};
 use super::{Result, execute, query, query_opt};
 use crate::StoreError;
 use crate::model::{ApiUser, NewToken, TokenRecord};
+use crate::time::{from_ms, now_ms, to_ms};
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use ztrisk_core::credentials::SecretHash;

@@ -18,10 +18,10 @@
 //! second runs detection on the state the first committed, so a threshold crossed across the
 //! two batches fires exactly once and an impossible travel split across them is seen.
 
-use super::time::now_ms;
 use super::{Result, account_key, behaviors, query};
 use crate::StoreError;
 use crate::model::IngestOutcome;
+use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -108,7 +108,7 @@ pub async fn ingest(
         user.state_dirty |= user.state != before;
         user.row_dirty |= !detections.is_empty();
         for detection in detections {
-            let rank = super::risk::rank_of(detection.risk_level);
+            let rank = crate::rank::rank_of(detection.risk_level);
             risk.ids.push(Uuid::new_v4().to_string());
             risk.user_keys.push(user.key);
             risk.behaviors.push(detection.behavior.as_str().to_owned());

@@ -1,9 +1,9 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
-use super::time::{from_ms, now_ms};
 use super::{Failure, Result, execute, is_unique_violation, query, query_opt};
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields};
+use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use uuid::Uuid;

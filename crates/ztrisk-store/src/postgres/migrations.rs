@@ -164,7 +164,7 @@ async fn apply_locked(client: &mut Client, migrate: bool) -> Result<MigrationRep
         })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &[&version, name, &super::time::now_ms()],
+            &[&version, name, &crate::time::now_ms()],
         )
         .await?;
         tx.commit().await?;

@@ -24,7 +24,6 @@ mod migrations;
 mod risk;
 #[cfg(feature = "testing")]
 pub(crate) mod testing;
-mod time;
 
 pub use migrations::MigrationReport;
 

@@ -1,35 +1,18 @@
 //! Reading and resetting users' risk.
 
 use super::engine::ADJUST_SCORED;
-use super::time::{from_ms, now_ms};
 use super::{Result, account_key, account_key_opt, execute, query, query_opt};
 use crate::StoreError;
 use crate::model::{
     Direction, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
     UserEventsQuery, UserRisk, UserSummary,
 };
+use crate::rank::level_of;
+use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
-use ztrisk_core::RiskLevel;
 use ztrisk_core::detect::UserState;
-
-pub fn rank_of(level: RiskLevel) -> i64 {
-    match level {
-        RiskLevel::Low => 1,
-        RiskLevel::Medium => 2,
-        RiskLevel::High => 3,
-    }
-}
-
-pub fn level_of(rank: i64) -> Option<RiskLevel> {
-    match rank {
-        1 => Some(RiskLevel::Low),
-        2 => Some(RiskLevel::Medium),
-        3 => Some(RiskLevel::High),
-        _ => None,
-    }
-}
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()

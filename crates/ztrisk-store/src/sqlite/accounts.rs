@@ -1,6 +1,6 @@
-use super::time::{from_ms, now_ms};
 use crate::StoreError;
 use crate::model::Account;
+use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, Row};
 use ztrisk_core::AccountId;
 

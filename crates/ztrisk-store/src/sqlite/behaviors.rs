@@ -1,5 +1,5 @@
-use super::time::now_ms;
 use crate::StoreError;
+use crate::time::now_ms;
 use rusqlite::{Connection, params};
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate, Predefined};
 use ztrisk_core::{AccountId, BehaviorId, RiskLevel};

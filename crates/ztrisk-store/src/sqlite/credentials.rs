@@ -1,7 +1,7 @@
 use super::accounts::{ensure_exist, parse_account_id};
-use super::time::{from_ms, now_ms, to_ms};
 use crate::StoreError;
 use crate::model::{ApiUser, NewToken, TokenRecord};
+use crate::time::{from_ms, now_ms, to_ms};
 use rusqlite::{Connection, OptionalExtension, params};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::ids::random_token_id;

@@ -1,10 +1,11 @@
 //! Ingestion: events in, detector state and risk events out, in the writer's transaction.
 
-use super::time::now_ms;
 use super::user_cache::{CachedUser, UserCache};
 use super::{account_key, behaviors};
 use crate::StoreError;
 use crate::model::IngestOutcome;
+use crate::rank::rank_of;
+use crate::time::now_ms;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -149,23 +150,6 @@ pub fn ingest(
         }
     }
     Ok(outcome)
-}
-
-pub fn rank_of(level: ztrisk_core::RiskLevel) -> i64 {
-    match level {
-        ztrisk_core::RiskLevel::Low => 1,
-        ztrisk_core::RiskLevel::Medium => 2,
-        ztrisk_core::RiskLevel::High => 3,
-    }
-}
-
-pub fn level_of(rank: i64) -> Option<ztrisk_core::RiskLevel> {
-    match rank {
-        1 => Some(ztrisk_core::RiskLevel::Low),
-        2 => Some(ztrisk_core::RiskLevel::Medium),
-        3 => Some(ztrisk_core::RiskLevel::High),
-        _ => None,
-    }
 }
 
 pub fn adjust_scored(conn: &Connection, account_key: i64, delta: i64) -> Result<(), StoreError> {

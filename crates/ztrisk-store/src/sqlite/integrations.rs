@@ -1,8 +1,8 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
-use super::time::{from_ms, now_ms};
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields};
+use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 use ztrisk_core::AccountId;

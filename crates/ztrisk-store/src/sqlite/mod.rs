@@ -13,7 +13,6 @@ mod integrations;
 mod migrations;
 mod pool;
 mod risk;
-mod time;
 mod user_cache;
 mod writer;
 

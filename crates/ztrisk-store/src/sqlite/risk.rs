@@ -1,14 +1,15 @@
 //! Reading and resetting users' risk.
 
 use super::account_key;
-use super::engine::{adjust_scored, level_of};
-use super::time::{from_ms, now_ms};
+use super::engine::adjust_scored;
 use super::user_cache::UserCache;
 use crate::StoreError;
 use crate::model::{
     Direction, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery, UserEventsQuery,
     UserRisk, UserSummary,
 };
+use crate::rank::level_of;
+use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Mutex;
 use uuid::Uuid;

@@ -1,0 +1,22 @@
+//! Risk levels as both backends store them: an integer rank, so that "highest level" is a
+//! plain `max` in SQL and an index can order by it.
+
+use ztrisk_core::RiskLevel;
+
+/// 1 low, 2 medium, 3 high (0 stands for "no level" in the users table).
+pub fn rank_of(level: RiskLevel) -> i64 {
+    match level {
+        RiskLevel::Low => 1,
+        RiskLevel::Medium => 2,
+        RiskLevel::High => 3,
+    }
+}
+
+pub fn level_of(rank: i64) -> Option<RiskLevel> {
+    match rank {
+        1 => Some(RiskLevel::Low),
+        2 => Some(RiskLevel::Medium),
+        3 => Some(RiskLevel::High),
+        _ => None,
+    }
+}
