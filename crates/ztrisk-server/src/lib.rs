@@ -14,6 +14,8 @@ mod rate_limit;
 mod request_id;
 mod response;
 mod routes;
+mod views;
 
 pub use app::{AppState, ServerConfig, router, serve};
+pub use auth::operations;
 pub use error::ApiError;

@@ -11,6 +11,7 @@ use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
+use ztrisk_store::prelude::*;
 use ztrisk_store::{SqliteOptions, SqliteStore, Store};
 
 struct Server {
@@ -614,7 +615,7 @@ async fn export_import_round_trip_through_postgres() {
     let hash = SecretHash::of(&server.token);
     assert!(moved.token_by_hash(&hash).await.ok().flatten().is_some());
     moved
-        .create_account("after import")
+        .create_account("after import", &Actor::Cli)
         .await
         .unwrap_or_else(|e| panic!("new account: {e}"));
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"))

@@ -13,6 +13,7 @@ use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
+use ztrisk_store::prelude::*;
 use ztrisk_store::{SqliteOptions, SqliteStore, Store};
 
 /// A ztrisk server with one account, an admin token and a global API key.
@@ -55,7 +56,7 @@ impl Ztrisk {
         let key_email = "admin@example.com".to_owned();
         let key = generate_api_key();
         store
-            .set_api_key(&key_email, SecretHash::of(&key), &[account.id])
+            .set_api_key(&key_email, SecretHash::of(&key), &[account.id], &Actor::Cli)
             .await
             .unwrap_or_else(|e| panic!("key: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -114,13 +115,16 @@ impl Ztrisk {
     pub async fn client_with(&self, permissions: &[Permission]) -> Client {
         let secret = generate_token();
         self.store
-            .create_token(NewToken {
-                name: "limited".into(),
-                accounts: vec![self.account_id],
-                permissions: permissions.iter().copied().collect(),
-                expires_at: None,
-                secret_hash: SecretHash::of(&secret),
-            })
+            .create_token(
+                NewToken {
+                    name: "limited".into(),
+                    accounts: vec![self.account_id],
+                    permissions: permissions.iter().copied().collect(),
+                    expires_at: None,
+                    secret_hash: SecretHash::of(&secret),
+                },
+                &Actor::Cli,
+            )
             .await
             .unwrap_or_else(|e| panic!("token: {e}"));
         self.builder()

@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use ztrisk_core::{AccountId, Permission};
 use ztrisk_server::ServerConfig;
+use ztrisk_store::prelude::*;
 
 const SEED: &str = r#"{"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}}"#;
 
@@ -326,7 +327,13 @@ async fn revoked_and_expired_credentials_stop_working_at_once() {
         .token(&[server.account], &[Permission::ZeroTrustRead], None)
         .await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
-    assert!(server.store.revoke_token(&id).await.unwrap_or(false));
+    assert!(
+        server
+            .store
+            .revoke_token(&id, &Actor::Cli)
+            .await
+            .unwrap_or(false)
+    );
     let (status, body) = server.get_behaviors(&token).await;
     assert_eq!((status, codes(&body)), (StatusCode::FORBIDDEN, vec![10000]));
 
@@ -352,7 +359,7 @@ async fn revoked_and_expired_credentials_stop_working_at_once() {
     assert!(
         server
             .store
-            .revoke_api_key(&server.key_email)
+            .revoke_api_key(&server.key_email, &Actor::Cli)
             .await
             .unwrap_or(false)
     );
@@ -367,7 +374,7 @@ async fn accounts_and_permissions_are_enforced() {
     let server = TestServer::start().await;
     let other = server
         .store
-        .create_account("other")
+        .create_account("other", &Actor::Cli)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (other_token, _) = server
@@ -694,7 +701,7 @@ async fn changes_by_another_process_are_seen_within_a_poll() {
         .token(&[server.account], &[Permission::ZeroTrustRead], None)
         .await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
-    assert!(cli.revoke_token(&id).await.unwrap_or(false));
+    assert!(cli.revoke_token(&id, &Actor::Cli).await.unwrap_or(false));
     // The server notices other processes' commits within 10 ms; allow far more on a busy CI.
     let started = std::time::Instant::now();
     let mut status = StatusCode::OK;

@@ -2,9 +2,7 @@
 
 #![allow(dead_code)]
 
-mod faulty_store;
-
-pub use faulty_store::{Fault, SECRET_DETAIL};
+pub use ztrisk_store::testing::{Fault, FaultyStore, SECRET_DETAIL};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
@@ -15,6 +13,7 @@ use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_server::{AppState, ServerConfig, router, serve};
 use ztrisk_store::model::NewToken;
+use ztrisk_store::prelude::*;
 use ztrisk_store::testing::PgSchema;
 use ztrisk_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Store};
 
@@ -60,7 +59,7 @@ impl TestServer {
         let key_email = "admin@example.com".to_owned();
         let key = generate_api_key();
         store
-            .set_api_key(&key_email, SecretHash::of(&key), &[account.id])
+            .set_api_key(&key_email, SecretHash::of(&key), &[account.id], &Actor::Cli)
             .await
             .unwrap_or_else(|e| panic!("key: {e}"));
         let credentials = Credentials {
@@ -102,7 +101,7 @@ impl TestServer {
         config: ServerConfig,
         fault: Fault,
     ) -> Self {
-        let served: Arc<dyn Store> = Arc::new(faulty_store::FaultyStore::new(store.clone(), fault));
+        let served: Arc<dyn Store> = Arc::new(FaultyStore::new(store.clone(), fault));
         let app = router(AppState::new(served, config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -149,7 +148,7 @@ impl TestServer {
 
     pub async fn store_create_account(&self, name: &str) -> AccountId {
         self.store
-            .create_account(name)
+            .create_account(name, &Actor::Cli)
             .await
             .unwrap_or_else(|e| panic!("account: {e}"))
             .id
@@ -165,13 +164,16 @@ impl TestServer {
         let secret = generate_token();
         let record = self
             .store
-            .create_token(NewToken {
-                name: "test".into(),
-                accounts: accounts.to_vec(),
-                permissions: permissions.iter().copied().collect(),
-                expires_at,
-                secret_hash: SecretHash::of(&secret),
-            })
+            .create_token(
+                NewToken {
+                    name: "test".into(),
+                    accounts: accounts.to_vec(),
+                    permissions: permissions.iter().copied().collect(),
+                    expires_at,
+                    secret_hash: SecretHash::of(&secret),
+                },
+                &Actor::Cli,
+            )
             .await
             .unwrap_or_else(|e| panic!("token: {e}"));
         (secret, record.id)
