@@ -3,4 +3,5 @@
 mod behaviors;
 mod engine;
 mod integrations;
+mod permissions;
 mod support;
