@@ -2,8 +2,8 @@
 //! backends run a batch through [`Touched`]; they only load users before and write the dirty
 //! ones back after, each in its own SQL.
 
-use crate::RiskLevel;
-use crate::behaviors::AccountBehaviors;
+use crate::{BehaviorId, RiskLevel};
+use crate::behaviors::{AccountBehaviors, Predefined};
 use crate::detect::{Detection, UserState, detect};
 use crate::events::Event;
 
@@ -32,6 +32,100 @@ impl UserScore {
             self.last_event_at
                 .map_or(detection.timestamp, |t| t.max(detection.timestamp)),
         );
+    }
+}
+
+/// What made a user's level change (spec 4.1, 4.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeCause {
+    /// A detection of this behavior set the new level.
+    Detection(BehaviorId),
+    /// An administrator reset the user.
+    Reset,
+    /// An administrator confirmed the user compromised.
+    ConfirmedCompromised,
+    /// Risk events aged out.
+    Expiry,
+}
+
+impl ChangeCause {
+    /// Who started it, as Okta's `initiating_entity` says it.
+    pub fn initiating_entity(&self) -> &'static str {
+        match self {
+            ChangeCause::Detection(_) => "policy",
+            ChangeCause::Reset | ChangeCause::ConfirmedCompromised => "admin",
+            ChangeCause::Expiry => "system",
+        }
+    }
+
+    /// A short machine reason: the behavior id, `reset`, `confirmed_compromised` or `expired`
+    /// (CAEP `risk_reason`, webhooks' `reason`).
+    pub fn code(&self) -> &str {
+        match self {
+            ChangeCause::Detection(behavior) => behavior.as_str(),
+            ChangeCause::Reset => "reset",
+            ChangeCause::ConfirmedCompromised => "confirmed_compromised",
+            ChangeCause::Expiry => "expired",
+        }
+    }
+
+    /// A sentence for administrators (Okta's `reason_admin`): the behavior's display name (a
+    /// custom behavior's id), or what an administrator or ztrisk did.
+    pub fn describe(&self) -> String {
+        match self {
+            ChangeCause::Detection(behavior) => Predefined::from_id(behavior.as_str())
+                .map(|p| p.name().to_owned())
+                .unwrap_or_else(|| behavior.as_str().to_owned()),
+            ChangeCause::Reset => "Risk reset by an administrator".into(),
+            ChangeCause::ConfirmedCompromised => {
+                "User confirmed compromised by an administrator".into()
+            }
+            ChangeCause::Expiry => "Risk expired".into(),
+        }
+    }
+
+    /// The cause stored with a change, and read back from it ([`ChangeCause::code`]).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "reset" => ChangeCause::Reset,
+            "confirmed_compromised" => ChangeCause::ConfirmedCompromised,
+            "expired" => ChangeCause::Expiry,
+            behavior => ChangeCause::Detection(behavior.parse().ok()?),
+        })
+    }
+}
+
+/// A user's level before and after one transaction, when they differ (spec 4.1): what the
+/// outbox delivers. `None` is "unscored".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelChange {
+    pub previous: Option<RiskLevel>,
+    pub current: Option<RiskLevel>,
+    pub cause: ChangeCause,
+    /// When it happened (unix ms).
+    pub at: i64,
+}
+
+impl LevelChange {
+    /// The change a transaction made, if the level moved.
+    pub fn between(
+        previous: Option<RiskLevel>,
+        current: Option<RiskLevel>,
+        cause: ChangeCause,
+        at: i64,
+    ) -> Option<Self> {
+        (previous != current).then_some(Self {
+            previous,
+            current,
+            cause,
+            at,
+        })
+    }
+
+    /// Whether a destination that wants levels from `min_level` up is told: when the level
+    /// before or after is at or above it (unscored is below every level).
+    pub fn reaches(&self, min_level: RiskLevel) -> bool {
+        self.previous.max(self.current) >= Some(min_level)
     }
 }
 
@@ -69,6 +163,10 @@ pub struct Touched<K> {
     pub key: K,
     pub user: ScoringUser,
     was_scored: bool,
+    /// The level before the batch.
+    initial_level: Option<RiskLevel>,
+    /// The behavior whose detection set the current level, once the batch raised it.
+    raised_by: Option<BehaviorId>,
     /// The detector state must be written back.
     pub state_dirty: bool,
     /// The user's row (name, score) must be written back.
@@ -80,6 +178,8 @@ impl<K> Touched<K> {
         Self {
             key,
             was_scored: user.score.is_scored(),
+            initial_level: user.score.level,
+            raised_by: None,
             user,
             state_dirty: false,
             row_dirty: false,
@@ -116,9 +216,24 @@ impl<K> Touched<K> {
         self.state_dirty |= self.user.state != before;
         self.row_dirty |= !detections.is_empty();
         for detection in &detections {
+            if Some(detection.risk_level) > self.user.score.level {
+                self.raised_by = Some(detection.behavior.clone());
+            }
             self.user.score.record(detection);
         }
         (detected_at, detections)
+    }
+
+    /// The user's level change over the whole batch, if any: one per batch, with the final
+    /// level, caused by the detection that set it.
+    pub fn level_change(&self, at: i64) -> Option<LevelChange> {
+        let behavior = self.raised_by.clone()?;
+        LevelChange::between(
+            self.initial_level,
+            self.user.score.level,
+            ChangeCause::Detection(behavior),
+            at,
+        )
     }
 
     /// Whether this batch made the user appear in the summary (for the scored-user count).
@@ -162,5 +277,50 @@ mod tests {
         touched.user.score = score;
         assert!(touched.newly_scored());
         assert_eq!(default_name("alice@example.com"), "alice");
+    }
+
+    #[test]
+    fn one_change_per_batch_with_the_final_level() {
+        let mut touched = Touched::new(1, ScoringUser::new("a".into()));
+        assert_eq!(touched.level_change(5), None);
+        let foo = "foo".parse::<BehaviorId>().unwrap_or_else(|e| panic!("{e:?}"));
+        let bar = "bar".parse::<BehaviorId>().unwrap_or_else(|e| panic!("{e:?}"));
+        for (behavior, level) in [(&foo, RiskLevel::Medium), (&bar, RiskLevel::High)] {
+            let d = Detection {
+                behavior: behavior.clone(),
+                risk_level: level,
+                timestamp: 1,
+                details: serde_json::Value::Null,
+            };
+            if Some(d.risk_level) > touched.user.score.level {
+                touched.raised_by = Some(d.behavior.clone());
+            }
+            touched.user.score.record(&d);
+        }
+        let change = touched.level_change(7);
+        assert_eq!(
+            change,
+            Some(LevelChange {
+                previous: None,
+                current: Some(RiskLevel::High),
+                cause: ChangeCause::Detection(bar),
+                at: 7
+            })
+        );
+        let change = change.unwrap_or_else(|| panic!("a change"));
+        assert_eq!(change.cause.initiating_entity(), "policy");
+        assert!(change.reaches(RiskLevel::High));
+        let reset = LevelChange::between(Some(RiskLevel::Low), None, ChangeCause::Reset, 8);
+        assert!(reset.as_ref().is_some_and(|r| r.reaches(RiskLevel::Low)));
+        assert!(!reset.as_ref().is_some_and(|r| r.reaches(RiskLevel::Medium)));
+        assert_eq!(LevelChange::between(None, None, ChangeCause::Reset, 8), None);
+        for cause in [ChangeCause::Reset, ChangeCause::Expiry, ChangeCause::ConfirmedCompromised] {
+            assert_eq!(ChangeCause::from_code(cause.code()), Some(cause));
+        }
+        assert_eq!(ChangeCause::Reset.describe(), "Risk reset by an administrator");
+        assert_eq!(
+            ChangeCause::from_code("imp_travel").map(|c| c.describe()),
+            Some("Impossible Travel".to_owned())
+        );
     }
 }
