@@ -15,9 +15,14 @@ pub use error::StoreError;
 pub use postgres::{MigrationReport, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
-/// Helpers for tests of this crate and others: isolated PostgreSQL schemas.
+#[cfg(feature = "testing")]
+mod faulty;
+
+/// Helpers for tests of this crate and others: isolated PostgreSQL schemas, and a store that
+/// injects faults.
 #[cfg(feature = "testing")]
 pub mod testing {
+    pub use crate::faulty::{Fault, FaultyStore, SECRET_DETAIL};
     pub use crate::postgres::testing::*;
 }
 

@@ -1,5 +1,12 @@
-//! A store that fails on behavior reads, to prove 500s are answered without leaking details.
+//! A store that fails on behavior reads and summaries, to prove 500s are answered without
+//! leaking details (feature `testing`). Everything else is forwarded unchanged.
 
+use crate::dump::DumpChunk;
+use crate::model::{
+    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+};
+use crate::{Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -7,28 +14,30 @@ use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
-use ztrisk_store::model::{
-    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
-    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
-};
-use ztrisk_store::{Store, StoreError};
 
 /// A detail that must appear in logs only, never in a response.
 pub const SECRET_DETAIL: &str = "disk I/O error at /var/lib/secret-path";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a [`FaultyStore`] does on `behaviors`, `update_behaviors` and `summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fault {
+    /// Forwards them like every other call.
+    #[default]
     None,
+    /// Fails them with a backend error whose text is [`SECRET_DETAIL`].
     Error,
+    /// Panics with [`SECRET_DETAIL`].
     Panic,
 }
 
+/// Another store with [`Fault`]s injected into a few calls.
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
     fault: Fault,
 }
 
 impl FaultyStore {
+    /// Wraps `inner`; with [`Fault::None`] it behaves exactly like `inner`.
     pub fn new(inner: Arc<dyn Store>, fault: Fault) -> Self {
         Self { inner, fault }
     }
@@ -167,13 +176,10 @@ impl Store for FaultyStore {
     async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
         self.inner.delete_integration(account, id).await
     }
-    async fn export(
-        &self,
-        sink: tokio::sync::mpsc::Sender<ztrisk_store::dump::DumpChunk>,
-    ) -> Result<(), StoreError> {
+    async fn export(&self, sink: tokio::sync::mpsc::Sender<DumpChunk>) -> Result<(), StoreError> {
         self.inner.export(sink).await
     }
-    async fn import(&self, chunk: ztrisk_store::dump::DumpChunk) -> Result<(), StoreError> {
+    async fn import(&self, chunk: DumpChunk) -> Result<(), StoreError> {
         self.inner.import(chunk).await
     }
     async fn import_finished(&self) -> Result<(), StoreError> {
