@@ -4,16 +4,11 @@
 //! official Python SDK's classes (`BehaviourUpdateParams`, `SummaryGetResponse`...) make its
 //! documentation translate line by line.
 
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::BTreeMap;
-use std::fmt;
-
 pub use ztrisk_types::{
-    BehaviorSetting, BehaviorsUpdate, ErrorChainItem, ErrorItem, ErrorSource, IngestResult,
-    Integration, IntegrationCreate, IntegrationUpdate, InvalidRiskLevel, OKTA, RejectedEvent,
-    ResultInfo, RiskEvent, RiskLevel, SummaryResult, SummaryUser, TokenVerifyResult,
+    Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Direction, ErrorChainItem,
+    ErrorItem, ErrorSource, IngestResult, Integration, IntegrationCreate, IntegrationType,
+    IntegrationUpdate, InvalidRiskLevel, OKTA, RejectedEvent, ResultInfo, RiskEvent,
+    RiskEventOrder, RiskLevel, SummaryOrder, SummaryResult, SummaryUser, TokenVerifyResult,
     UserRiskResult,
 };
 
@@ -31,177 +26,6 @@ pub type RiskScoringGetResponse = UserRiskResult;
 pub type IntegrationCreateParams = IntegrationCreate;
 /// Parameters of `integrations().update()` (Python: `IntegrationUpdateParams`).
 pub type IntegrationUpdateParams = IntegrationUpdate;
-
-/// The behaviors of an account, in the order the server listed them (ztrisk: predefined
-/// first, then custom ids sorted).
-///
-/// Cloudflare's PUT answer carries only `enabled` and `risk_level`; GET adds `name` and
-/// `description`, and ztrisk adds `settings`. Every answer decodes into this one type.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Behaviors {
-    /// `(id, behavior)` pairs in server order.
-    pub behaviors: Vec<(String, Behavior)>,
-}
-
-impl Behaviors {
-    /// The behavior with this id.
-    pub fn get(&self, id: &str) -> Option<&Behavior> {
-        self.behaviors
-            .iter()
-            .find(|(key, _)| key == id)
-            .map(|(_, b)| b)
-    }
-
-    /// The `(id, behavior)` pairs in server order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Behavior)> {
-        self.behaviors.iter().map(|(id, b)| (id.as_str(), b))
-    }
-
-    /// How many behaviors there are.
-    pub fn len(&self) -> usize {
-        self.behaviors.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.behaviors.is_empty()
-    }
-}
-
-/// One behavior's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Behavior {
-    /// Display name (absent in Cloudflare's PUT answer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// What it detects (absent in Cloudflare's PUT answer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Whether it is detected.
-    pub enabled: bool,
-    /// The level its risk events get.
-    pub risk_level: RiskLevel,
-    /// Thresholds of a predefined behavior (ztrisk only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<BTreeMap<String, serde_json::Value>>,
-}
-
-impl Serialize for Behaviors {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Ordered<'a>(&'a [(String, Behavior)]);
-        impl Serialize for Ordered<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut map = serializer.serialize_map(Some(self.0.len()))?;
-                for (id, behavior) in self.0 {
-                    map.serialize_entry(id, behavior)?;
-                }
-                map.end()
-            }
-        }
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("behaviors", &Ordered(&self.behaviors))?;
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Behaviors {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        /// A JSON object read into pairs, keeping the order of its keys.
-        struct InOrder(Vec<(String, Behavior)>);
-        impl<'de> Deserialize<'de> for InOrder {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct PairsVisitor;
-                impl<'de> Visitor<'de> for PairsVisitor {
-                    type Value = InOrder;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("an object of behaviors by id")
-                    }
-                    fn visit_unit<E: serde::de::Error>(self) -> Result<InOrder, E> {
-                        Ok(InOrder(Vec::new()))
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InOrder, A::Error> {
-                        let mut pairs = Vec::new();
-                        while let Some((id, behavior)) = map.next_entry::<String, Behavior>()? {
-                            pairs.push((id, behavior));
-                        }
-                        Ok(InOrder(pairs))
-                    }
-                }
-                deserializer.deserialize_any(PairsVisitor)
-            }
-        }
-        #[derive(Deserialize)]
-        struct Raw {
-            #[serde(default)]
-            behaviors: Option<InOrder>,
-        }
-        let raw = Raw::deserialize(deserializer)?;
-        Ok(Self {
-            behaviors: raw.behaviors.map(|b| b.0).unwrap_or_default(),
-        })
-    }
-}
-
-/// Sort direction of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Direction {
-    /// Largest, highest or newest first (the default).
-    #[default]
-    Desc,
-    /// Smallest, lowest or oldest first.
-    Asc,
-}
-
-impl Direction {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Desc => "desc",
-            Direction::Asc => "asc",
-        }
-    }
-}
-
-/// Order of the summary's users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SummaryOrder {
-    /// By highest level, then newest event (the server's default).
-    MaxRiskLevel,
-    /// By newest event.
-    Timestamp,
-    /// By number of risk events.
-    EventCount,
-}
-
-impl SummaryOrder {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SummaryOrder::MaxRiskLevel => "max_risk_level",
-            SummaryOrder::Timestamp => "timestamp",
-            SummaryOrder::EventCount => "event_count",
-        }
-    }
-}
-
-/// Order of a user's risk events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RiskEventOrder {
-    /// By time (the server's default).
-    Timestamp,
-    /// By level.
-    RiskLevel,
-}
-
-impl RiskEventOrder {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RiskEventOrder::Timestamp => "timestamp",
-            RiskEventOrder::RiskLevel => "risk_level",
-        }
-    }
-}
 
 /// Paging and order of GET `/summary` (Cloudflare's older optional parameters, which ztrisk
 /// honours). With `page` or `per_page`, the answer carries `result_info`.
@@ -228,35 +52,4 @@ pub struct UserParams {
     pub order_by: Option<RiskEventOrder>,
     /// Sort direction.
     pub direction: Option<Direction>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn behaviors_keep_order_and_accept_cloudflare_shapes() {
-        let text = r#"{"behaviors": {
-            "imp_travel": {"name": "Impossible Travel", "description": "d", "enabled": true,
-                           "risk_level": "high", "settings": {"max_speed_kmh": 900}},
-            "foo": {"enabled": true, "risk_level": "low"},
-            "bar": {"enabled": false, "risk_level": "medium", "unknown": 1}}}"#;
-        let parsed: Behaviors = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-        let ids: Vec<&str> = parsed.iter().map(|(id, _)| id).collect();
-        assert_eq!(ids, vec!["imp_travel", "foo", "bar"]);
-        assert_eq!(parsed.get("foo").and_then(|b| b.name.clone()), None);
-        assert_eq!(
-            parsed.get("imp_travel").map(|b| b.risk_level),
-            Some(RiskLevel::High)
-        );
-        let out = serde_json::to_string(&parsed).unwrap_or_default();
-        assert!(out.starts_with(r#"{"behaviors":{"imp_travel":"#), "{out}");
-        assert_eq!(
-            serde_json::from_value::<Behaviors>(json!({"behaviors": null}))
-                .map(|b| b.len())
-                .ok(),
-            Some(0)
-        );
-    }
 }

@@ -9,9 +9,10 @@ pub mod events;
 pub mod field_error;
 pub mod ids;
 pub mod permissions;
-pub mod risk;
+pub mod scoring;
 
 pub use field_error::FieldError;
 pub use ids::{AccountId, BehaviorId};
 pub use permissions::{Permission, PermissionSet};
-pub use risk::RiskLevel;
+/// The one risk level, from the wire vocabulary (strict `FromStr` for requests).
+pub use ztrisk_types::RiskLevel;

@@ -101,12 +101,12 @@ impl AppState {
 
 /// The whole HTTP API, served both under `/client/v4` and at the root.
 pub fn router(state: AppState) -> Router {
-    let api = routes::api();
+    let api = routes::api().into_router();
     let body_limit = state.config.body_limit;
     Router::new()
         .nest("/client/v4", api.clone())
         .merge(api)
-        .merge(routes::ops::routes())
+        .merge(routes::ops::routes(routes::Api::default()).into_router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ztrisk_core::FieldError;
-use ztrisk_types::ErrorItem;
+use ztrisk_types::{Code, ErrorItem};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -42,89 +42,85 @@ pub enum ApiError {
 pub struct InternalErrorDetail(pub String);
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    /// The row of the code table this error is.
+    pub fn code(&self) -> Code {
         match self {
-            ApiError::MissingCredentials
-            | ApiError::MalformedAuthorization
+            ApiError::MissingCredentials => Code::MissingCredentials,
+            ApiError::MalformedAuthorization
             | ApiError::MalformedAuthKey
-            | ApiError::MalformedAuthEmail
-            | ApiError::MalformedJson
-            | ApiError::UnsupportedContentType
-            | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::AuthenticationFailed | ApiError::Unauthorized(_) => StatusCode::FORBIDDEN,
-            ApiError::NoRoute(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | ApiError::MalformedAuthEmail => Code::InvalidHeaders,
+            ApiError::AuthenticationFailed => Code::AuthenticationError,
+            ApiError::Unauthorized(_) => Code::Unauthorized,
+            ApiError::NoRoute(_) => Code::CouldNotRoute,
+            ApiError::MethodNotAllowed => Code::MethodNotAllowed,
+            ApiError::MalformedJson => Code::MalformedJson,
+            ApiError::UnsupportedContentType => Code::UnsupportedContentType,
+            ApiError::BodyTooLarge => Code::BodyTooLarge,
+            ApiError::Invalid(_) => Code::InvalidRequest,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Conflict(_) => Code::Conflict,
+            ApiError::RateLimited { .. } => Code::RateLimited,
+            ApiError::Unavailable => Code::Unavailable,
+            ApiError::Internal(_) => Code::Internal,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The `errors` array, codes and messages as Cloudflare sends them.
     pub fn items(&self) -> Vec<ErrorItem> {
-        let invalid_headers = |code, message| {
-            vec![ErrorItem::new(6003, "Invalid request headers").with_chain(code, message)]
+        let code = self.code();
+        let item = |message: String| ErrorItem::new(code.number(), message);
+        let plain = || vec![item(code.message().to_owned())];
+        let invalid_headers = |cause: Code| {
+            vec![item(code.message().to_owned()).with_chain(cause.number(), cause.message())]
         };
         match self {
-            ApiError::MissingCredentials => vec![ErrorItem::new(
-                9106,
-                "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
-            )],
-            ApiError::MalformedAuthorization => {
-                invalid_headers(6111, "Invalid format for Authorization header")
-            }
-            ApiError::MalformedAuthKey => {
-                invalid_headers(6103, "Invalid format for X-Auth-Key header")
-            }
-            ApiError::MalformedAuthEmail => {
-                invalid_headers(6102, "Invalid format for X-Auth-Email header")
-            }
-            ApiError::AuthenticationFailed => vec![ErrorItem::new(10000, "Authentication error")],
-            ApiError::Unauthorized(what) => vec![ErrorItem::new(
-                9109,
-                format!("Unauthorized to access requested resource: {what}"),
-            )],
+            ApiError::MalformedAuthorization => invalid_headers(Code::MalformedAuthorization),
+            ApiError::MalformedAuthKey => invalid_headers(Code::MalformedAuthKey),
+            ApiError::MalformedAuthEmail => invalid_headers(Code::MalformedAuthEmail),
+            ApiError::Unauthorized(what) => vec![item(format!("{}: {what}", code.message()))],
             ApiError::NoRoute(path) => vec![
-                ErrorItem::new(
-                    7003,
-                    format!(
-                        "Could not route to {path}, perhaps your object identifier is invalid?"
-                    ),
-                ),
-                ErrorItem::new(7000, "No route for that URI"),
+                item(format!(
+                    "Could not route to {path}, perhaps your object identifier is invalid?"
+                )),
+                ErrorItem::new(Code::NoRoute.number(), Code::NoRoute.message()),
             ],
-            ApiError::MethodNotAllowed => vec![ErrorItem::new(10405, "Method not allowed")],
-            ApiError::MalformedJson => vec![ErrorItem::new(6007, "Malformed JSON in request body")],
-            ApiError::UnsupportedContentType => {
-                vec![ErrorItem::new(
-                    9207,
-                    "Content-type must be application/json.",
-                )]
-            }
-            ApiError::BodyTooLarge => vec![ErrorItem::new(1413, "Request body too large")],
-            ApiError::Invalid(problems) => problems
-                .iter()
-                .map(|p| {
-                    ErrorItem::new(1001, format!("Invalid request: {}", p.message))
-                        .with_pointer(p.pointer.clone())
-                })
-                .collect(),
-            ApiError::NotFound(thing) => vec![ErrorItem::new(1404, format!("{thing} not found"))],
-            ApiError::Conflict(what) => vec![ErrorItem::new(1409, what.clone())],
-            ApiError::RateLimited { .. } => vec![ErrorItem::new(
-                971,
-                "Please wait and consider throttling your request speed",
-            )],
-            ApiError::Unavailable => vec![ErrorItem::new(1503, "Storage unavailable")],
-            ApiError::Internal(_) => vec![ErrorItem::new(1500, "Internal error")],
+            ApiError::Invalid(problems) => problems.iter().map(invalid_item).collect(),
+            ApiError::NotFound(thing) => vec![item(format!("{thing} not found"))],
+            ApiError::Conflict(what) => vec![item(what.clone())],
+            ApiError::MissingCredentials
+            | ApiError::AuthenticationFailed
+            | ApiError::MethodNotAllowed
+            | ApiError::MalformedJson
+            | ApiError::UnsupportedContentType
+            | ApiError::BodyTooLarge
+            | ApiError::RateLimited { .. }
+            | ApiError::Unavailable
+            | ApiError::Internal(_) => plain(),
         }
     }
 
     pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Invalid(vec![FieldError::new(pointer, message)])
     }
+}
+
+/// One 1001 item: "Invalid request: <what was expected>", pointing at the field at fault.
+pub fn invalid_item(problem: &FieldError) -> ErrorItem {
+    invalid_item_with(problem, "Invalid request", "")
+}
+
+/// A 1001 item with another lead (`"Invalid event"`) and a pointer prefix (`/3` for the
+/// fourth record of a batch).
+pub fn invalid_item_with(problem: &FieldError, lead: &str, prefix: &str) -> ErrorItem {
+    ErrorItem::new(
+        Code::InvalidRequest.number(),
+        format!("{lead}: {}", problem.message),
+    )
+    .with_pointer(format!("{prefix}{}", problem.pointer))
 }
 
 impl From<ztrisk_store::StoreError> for ApiError {

@@ -16,6 +16,8 @@ mod response;
 mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod views;
 
 pub use app::{AppState, ServerConfig, router, serve};
+pub use auth::operations;
 pub use error::ApiError;

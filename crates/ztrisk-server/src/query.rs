@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use std::collections::HashMap;
 use ztrisk_core::FieldError;
 use ztrisk_store::model::{Direction, Paging};
+use ztrisk_types::Vocabulary;
 
 /// Raw query parameters; a malformed query string is a 400 in the envelope.
 pub fn parse(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
@@ -72,31 +73,24 @@ impl Problems {
         }
     }
 
-    /// One of `choices`, or `None` when absent.
-    pub fn choice<T: Copy>(
+    /// One of a vocabulary's wire strings, or `None` when absent.
+    pub fn choice<T: Vocabulary>(
         &mut self,
         params: &HashMap<String, String>,
         name: &str,
-        choices: &[(&str, T)],
     ) -> Option<T> {
         let raw = params.get(name)?;
-        match choices.iter().find(|(text, _)| text == raw) {
-            Some((_, value)) => Some(*value),
-            None => {
-                let names: Vec<_> = choices
-                    .iter()
-                    .map(|(text, _)| format!("{text:?}"))
-                    .collect();
-                self.push(
-                    name,
-                    format!(
-                        "query parameter `{name}` must be one of {}, got {raw:?}",
-                        names.join(", ")
-                    ),
-                );
-                None
-            }
+        let parsed = T::parse(raw);
+        if parsed.is_none() {
+            self.push(
+                name,
+                format!(
+                    "query parameter `{name}` must be one of {}, got {raw:?}",
+                    T::expected()
+                ),
+            );
         }
+        parsed
     }
 
     /// `page`/`per_page`: paging applies when either is given.
@@ -110,12 +104,7 @@ impl Problems {
     }
 
     pub fn direction(&mut self, params: &HashMap<String, String>) -> Direction {
-        self.choice(
-            params,
-            "direction",
-            &[("desc", Direction::Desc), ("asc", Direction::Asc)],
-        )
-        .unwrap_or_default()
+        self.choice(params, "direction").unwrap_or_default()
     }
 }
 

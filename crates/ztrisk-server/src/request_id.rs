@@ -8,7 +8,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
-use ztrisk_types::ErrorItem;
+use ztrisk_types::{Code, ErrorItem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -102,8 +102,8 @@ fn internal_error(id: &str) -> Response {
     envelope_failure(
         StatusCode::INTERNAL_SERVER_ERROR,
         vec![ErrorItem::new(
-            1500,
-            format!("Internal error (request id {id})"),
+            Code::Internal.number(),
+            format!("{} (request id {id})", Code::Internal.message()),
         )],
     )
 }

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Serialize;
-use ztrisk_types::{Envelope, ErrorItem};
+use ztrisk_types::{Code, Envelope, ErrorItem};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -42,7 +42,12 @@ pub fn ok_paged<T: Serialize>(
 
 pub fn envelope_failure(status: StatusCode, errors: Vec<ErrorItem>) -> Response {
     let body = serde_json::to_vec(&Envelope::<()>::failure(errors)).unwrap_or_else(|_| {
-        br#"{"success":false,"errors":[{"code":1500,"message":"Internal error"}],"messages":[],"result":null}"#.to_vec()
+        format!(
+            r#"{{"success":false,"errors":[{{"code":{},"message":"{}"}}],"messages":[],"result":null}}"#,
+            Code::Internal.number(),
+            Code::Internal.message()
+        )
+        .into_bytes()
     });
     let mut response = json_bytes(Bytes::from(body));
     *response.status_mut() = status;

@@ -28,8 +28,9 @@ use tokio::sync::oneshot;
 use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
 use ztrisk_store::model::NewToken;
+use ztrisk_store::prelude::*;
 use ztrisk_store::testing::{FaultyStore, PgSchema};
-use ztrisk_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Store};
+use ztrisk_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 
 /// Selects the backend of test servers: `postgres`, or anything else for SQLite.
 pub const BACKEND_ENV: &str = "ZTRISK_TEST_BACKEND";
@@ -85,7 +86,7 @@ impl TestServer {
         let key_email = "admin@example.com".to_owned();
         let key = generate_api_key();
         store
-            .set_api_key(&key_email, SecretHash::of(&key), &[account.id])
+            .set_api_key(&key_email, SecretHash::of(&key), &[account.id], &Actor::Cli)
             .await
             .unwrap_or_else(|e| panic!("key: {e}"));
         let credentials = Credentials {
@@ -212,7 +213,7 @@ impl TestServer {
 
     pub async fn create_account(&self, name: &str) -> AccountId {
         self.store
-            .create_account(name)
+            .create_account(name, &Actor::Cli)
             .await
             .unwrap_or_else(|e| panic!("account: {e}"))
             .id
@@ -229,13 +230,10 @@ impl TestServer {
         let permissions = permissions.iter().copied().collect();
         let record = self
             .store
-            .create_token(new_token(
-                "test",
-                accounts,
-                permissions,
-                expires_at,
-                &secret,
-            ))
+            .create_token(
+                new_token("test", accounts, permissions, expires_at, &secret),
+                &Actor::Cli,
+            )
             .await
             .unwrap_or_else(|e| panic!("token: {e}"));
         (secret, record.id)

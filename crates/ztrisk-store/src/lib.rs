@@ -4,6 +4,7 @@
 //! (`migrations/<backend>/`), embedded in the binary and applied when the store opens.
 
 pub mod dump;
+mod encoding;
 mod error;
 pub mod model;
 mod postgres;
@@ -15,11 +16,20 @@ pub use error::StoreError;
 pub use postgres::{MigrationReport, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
+/// The store traits and [`Actor`], for `use ztrisk_store::prelude::*;` wherever a store is
+/// called: a method of `dyn Store` needs its aggregate's trait in scope.
+pub mod prelude {
+    pub use crate::model::Actor;
+    pub use crate::{
+        BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store,
+    };
+}
+
 #[cfg(feature = "testing")]
 mod faulty;
 
 /// Helpers for tests of this crate and others: isolated PostgreSQL schemas, and a store that
-/// injects faults.
+/// fails on demand.
 #[cfg(feature = "testing")]
 pub mod testing {
     pub use crate::faulty::{Fault, FaultyStore, SECRET_DETAIL};
@@ -28,8 +38,8 @@ pub mod testing {
 
 use async_trait::async_trait;
 use model::{
-    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
-    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
 };
 use uuid::Uuid;
 use ztrisk_core::AccountId;
@@ -37,12 +47,16 @@ use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
 
-/// Persistent state of a ztrisk installation.
+/// Persistent state of a ztrisk installation: every aggregate's store, and what concerns the
+/// database as a whole.
 ///
 /// Implementations are shared by every request (`Arc<dyn Store>`), must be safe to call
-/// concurrently, and make each write atomic and durable before returning.
+/// concurrently, and make each write atomic and durable before returning. Every write takes
+/// the [`Actor`] that makes it, so that what changed can always be traced to who changed it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    CredentialStore + BehaviorStore + RiskStore + IntegrationStore + DumpStore
+{
     /// A number that changes whenever data that callers may cache (accounts, tokens, keys,
     /// behavior configuration) may have been changed by anyone, including other processes or
     /// replicas on the same database. In-memory caches above the store remember it when they
@@ -52,7 +66,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
 
+/// Accounts, API tokens and global API keys.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
     /// On an installation without accounts, creates `account_name` and an admin token in one
     /// transaction and returns both; on any other installation does nothing and returns `None`.
     async fn bootstrap(
@@ -61,14 +79,19 @@ pub trait Store: Send + Sync + 'static {
         admin_token: NewToken,
     ) -> Result<Option<(Account, TokenRecord)>, StoreError>;
 
-    async fn create_account(&self, name: &str) -> Result<Account, StoreError>;
+    async fn create_account(&self, name: &str, actor: &Actor) -> Result<Account, StoreError>;
+
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
 
     /// Stores a new token; every account it names must exist.
-    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError>;
+    async fn create_token(&self, token: NewToken, actor: &Actor)
+    -> Result<TokenRecord, StoreError>;
+
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
     /// Marks a token revoked; `false` when there is no such token.
-    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError>;
+    async fn revoke_token(&self, token_id: &str, actor: &Actor) -> Result<bool, StoreError>;
+
     async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError>;
 
     /// Creates the user `email` if needed, replaces their global API key and adds them to
@@ -78,22 +101,36 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
         key_hash: SecretHash,
         accounts: &[AccountId],
+        actor: &Actor,
     ) -> Result<ApiUser, StoreError>;
-    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError>;
-    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError>;
-    /// Removes a user's global API key; `false` when the user has none.
-    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError>;
 
+    async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError>;
+
+    async fn list_api_users(&self) -> Result<Vec<ApiUser>, StoreError>;
+
+    /// Removes a user's global API key; `false` when the user has none.
+    async fn revoke_api_key(&self, email: &str, actor: &Actor) -> Result<bool, StoreError>;
+}
+
+/// Each account's behavior configuration.
+#[async_trait]
+pub trait BehaviorStore: Send + Sync + 'static {
     /// The account's behaviors: every predefined one plus its custom ones.
     async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError>;
+
     /// Applies a validated update atomically, serialized with other updates of the account,
     /// and returns the configuration after it.
     async fn update_behaviors(
         &self,
         account: AccountId,
         update: BehaviorUpdate,
+        actor: &Actor,
     ) -> Result<AccountBehaviors, StoreError>;
+}
 
+/// Events in, users' risk out.
+#[async_trait]
+pub trait RiskStore: Send + Sync + 'static {
     /// Stores a batch of validated events and runs detection on them, all in one transaction:
     /// when this returns, the events, the detector state and the risk events are durable
     /// together. Events whose id the account has already stored are skipped as duplicates.
@@ -101,6 +138,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         account: AccountId,
         events: Vec<Event>,
+        actor: &Actor,
     ) -> Result<IngestOutcome, StoreError>;
 
     /// Users with risk events since their last reset.
@@ -109,6 +147,7 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         query: SummaryQuery,
     ) -> Result<Page<UserSummary>, StoreError>;
+
     /// A user's level and risk events since the last reset; `None` for an unknown user.
     async fn user_risk(
         &self,
@@ -116,45 +155,73 @@ pub trait Store: Send + Sync + 'static {
         user_id: Uuid,
         query: UserEventsQuery,
     ) -> Result<Option<UserRisk>, StoreError>;
-    /// Resets a user's risk; `false` for an unknown user. Idempotent.
-    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError>;
 
+    /// Resets a user's risk; `false` for an unknown user. Idempotent.
+    async fn reset_user(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Where changes of risk are delivered.
+#[async_trait]
+pub trait IntegrationStore: Send + Sync + 'static {
     async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError>;
+
     /// Fails with [`StoreError::Conflict`] when a non-empty `reference_id` is taken.
     async fn create_integration(
         &self,
         account: AccountId,
         fields: IntegrationFields,
+        actor: &Actor,
     ) -> Result<Integration, StoreError>;
+
     async fn integration(
         &self,
         account: AccountId,
         id: Uuid,
     ) -> Result<Option<Integration>, StoreError>;
+
     async fn integration_by_reference(
         &self,
         account: AccountId,
         reference_id: &str,
     ) -> Result<Option<Integration>, StoreError>;
+
     /// `None` for an unknown integration; [`StoreError::Conflict`] as for create.
     async fn update_integration(
         &self,
         account: AccountId,
         id: Uuid,
         fields: IntegrationFields,
+        actor: &Actor,
     ) -> Result<Option<Integration>, StoreError>;
-    /// `false` for an unknown integration.
-    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError>;
 
+    /// `false` for an unknown integration.
+    async fn delete_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Every table, out and in (`ztrisk export` / `ztrisk import`).
+#[async_trait]
+pub trait DumpStore: Send + Sync + 'static {
     /// Sends every table's rows, in [`dump::TABLES`] order, from one consistent snapshot
     /// (`ztrisk export`).
     async fn export(
         &self,
         sink: tokio::sync::mpsc::Sender<dump::DumpChunk>,
     ) -> Result<(), StoreError>;
+
     /// Inserts exported rows as they are, keys included (`ztrisk import`, into an empty
     /// installation).
     async fn import(&self, chunk: dump::DumpChunk) -> Result<(), StoreError>;
+
     /// Called after the last [`Store::import`], so the backend can catch up with the keys it
     /// was given.
     async fn import_finished(&self) -> Result<(), StoreError>;

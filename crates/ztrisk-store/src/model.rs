@@ -1,8 +1,35 @@
 //! Records the store hands out.
 
 use chrono::{DateTime, Utc};
+use std::fmt;
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::{AccountId, PermissionSet};
+pub use ztrisk_types::{Direction, IntegrationType, RiskEventOrder, SummaryOrder};
+
+/// Who makes a change. Every write of the store takes one, so that the audit log can say who
+/// did what; secrets never appear here (a token by its id, a key by its owner's email).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// An API token, by its id.
+    Token { id: String },
+    /// A global API key, by its owner's email.
+    ApiKey { email: String },
+    /// The `ztrisk` command line on the server's machine (admin commands, import, demo).
+    Cli,
+    /// ztrisk itself (first-start bootstrap, background work).
+    System,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Token { id } => write!(f, "token:{id}"),
+            Actor::ApiKey { email } => write!(f, "key:{email}"),
+            Actor::Cli => f.write_str("cli"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
@@ -83,22 +110,6 @@ pub struct IngestOutcome {
     pub risk_events: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    #[default]
-    Desc,
-    Asc,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SummaryOrder {
-    /// Highest level first, then newest event (the default).
-    #[default]
-    MaxRiskLevel,
-    Timestamp,
-    EventCount,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     /// 1-based.
@@ -130,13 +141,6 @@ pub struct UserSummary {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total_count: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RiskEventOrder {
-    #[default]
-    Timestamp,
-    RiskLevel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -172,7 +176,7 @@ pub struct Integration {
     pub account: AccountId,
     pub active: bool,
     pub created_at: DateTime<Utc>,
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     pub reference_id: String,
     pub tenant_url: String,
 }
@@ -180,7 +184,7 @@ pub struct Integration {
 /// The fields a create or an update sets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegrationFields {
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     pub active: bool,
     pub reference_id: String,
     pub tenant_url: String,

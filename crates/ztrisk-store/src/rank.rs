@@ -2,6 +2,7 @@
 //! plain `max` in SQL and an index can order by it.
 
 use ztrisk_core::RiskLevel;
+use ztrisk_core::scoring::UserScore;
 
 /// 1 low, 2 medium, 3 high (0 stands for "no level" in the users table).
 pub fn rank_of(level: RiskLevel) -> i64 {
@@ -19,4 +20,9 @@ pub fn level_of(rank: i64) -> Option<RiskLevel> {
         3 => Some(RiskLevel::High),
         _ => None,
     }
+}
+
+/// The rank a user's row stores for their score (0: unscored).
+pub fn rank_of_score(score: &UserScore) -> i64 {
+    score.level.map_or(0, rank_of)
 }

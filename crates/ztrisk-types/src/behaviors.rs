@@ -1,36 +1,75 @@
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
-use std::collections::BTreeMap;
+//! GET and PUT `/behaviors` answers: one type for the server that writes them and the clients
+//! that read them (ztrisk's or Cloudflare's).
 
-/// One behavior as GET and PUT `/behaviors` return it.
+use crate::RiskLevel;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The behaviors of an account, in the order the server listed them (ztrisk: predefined
+/// first, then custom ids sorted).
+///
+/// Cloudflare's PUT answer carries only `enabled` and `risk_level`; GET adds `name` and
+/// `description`, and ztrisk adds `settings`. Every answer decodes into this one type.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Behaviors {
+    /// `(id, behavior)` pairs in server order.
+    pub behaviors: Vec<(String, Behavior)>,
+}
+
+impl Behaviors {
+    /// The behavior with this id.
+    pub fn get(&self, id: &str) -> Option<&Behavior> {
+        self.behaviors
+            .iter()
+            .find(|(key, _)| key == id)
+            .map(|(_, b)| b)
+    }
+
+    /// The `(id, behavior)` pairs in server order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Behavior)> {
+        self.behaviors.iter().map(|(id, b)| (id.as_str(), b))
+    }
+
+    /// How many behaviors there are.
+    pub fn len(&self) -> usize {
+        self.behaviors.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.behaviors.is_empty()
+    }
+}
+
+/// One behavior's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BehaviorView {
-    pub name: String,
-    pub description: String,
+pub struct Behavior {
+    /// Display name (absent in Cloudflare's PUT answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it detects (absent in Cloudflare's PUT answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether it is detected.
     pub enabled: bool,
-    pub risk_level: String,
-    /// Thresholds of predefined behaviors (a ztrisk addition; SDKs ignore it).
+    /// The level its risk events get.
+    pub risk_level: RiskLevel,
+    /// Thresholds of a predefined behavior (ztrisk only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
 }
 
-/// `result` of GET and PUT `/behaviors`.
-///
-/// Serialized as a JSON object whose keys keep the order of `behaviors`, so the catalog order
-/// (predefined first, then custom ids sorted) is stable on the wire.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct BehaviorsResult {
-    pub behaviors: Vec<(String, BehaviorView)>,
-}
-
-impl Serialize for BehaviorsResult {
+impl Serialize for Behaviors {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Ordered<'a>(&'a [(String, BehaviorView)]);
+        struct Ordered<'a>(&'a [(String, Behavior)]);
         impl Serialize for Ordered<'_> {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 let mut map = serializer.serialize_map(Some(self.0.len()))?;
-                for (id, view) in self.0 {
-                    map.serialize_entry(id, view)?;
+                for (id, behavior) in self.0 {
+                    map.serialize_entry(id, behavior)?;
                 }
                 map.end()
             }
@@ -41,15 +80,71 @@ impl Serialize for BehaviorsResult {
     }
 }
 
-impl<'de> Deserialize<'de> for BehaviorsResult {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+impl<'de> Deserialize<'de> for Behaviors {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// A JSON object read into pairs, keeping the order of its keys.
+        struct InOrder(Vec<(String, Behavior)>);
+        impl<'de> Deserialize<'de> for InOrder {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct PairsVisitor;
+                impl<'de> Visitor<'de> for PairsVisitor {
+                    type Value = InOrder;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object of behaviors by id")
+                    }
+                    fn visit_unit<E: serde::de::Error>(self) -> Result<InOrder, E> {
+                        Ok(InOrder(Vec::new()))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InOrder, A::Error> {
+                        let mut pairs = Vec::new();
+                        while let Some((id, behavior)) = map.next_entry::<String, Behavior>()? {
+                            pairs.push((id, behavior));
+                        }
+                        Ok(InOrder(pairs))
+                    }
+                }
+                deserializer.deserialize_any(PairsVisitor)
+            }
+        }
         #[derive(Deserialize)]
         struct Raw {
-            behaviors: BTreeMap<String, BehaviorView>,
+            #[serde(default)]
+            behaviors: Option<InOrder>,
         }
         let raw = Raw::deserialize(deserializer)?;
         Ok(Self {
-            behaviors: raw.behaviors.into_iter().collect(),
+            behaviors: raw.behaviors.map(|b| b.0).unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn behaviors_keep_order_and_accept_cloudflare_shapes() {
+        let text = r#"{"behaviors": {
+            "imp_travel": {"name": "Impossible Travel", "description": "d", "enabled": true,
+                           "risk_level": "high", "settings": {"max_speed_kmh": 900}},
+            "foo": {"enabled": true, "risk_level": "low"},
+            "bar": {"enabled": false, "risk_level": "medium", "unknown": 1}}}"#;
+        let parsed: Behaviors = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = parsed.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, vec!["imp_travel", "foo", "bar"]);
+        assert_eq!(parsed.get("foo").and_then(|b| b.name.clone()), None);
+        assert_eq!(
+            parsed.get("imp_travel").map(|b| b.risk_level),
+            Some(RiskLevel::High)
+        );
+        let out = serde_json::to_string(&parsed).unwrap_or_default();
+        assert!(out.starts_with(r#"{"behaviors":{"imp_travel":"#), "{out}");
+        assert_eq!(
+            serde_json::from_value::<Behaviors>(json!({"behaviors": null}))
+                .map(|b| b.len())
+                .ok(),
+            Some(0)
+        );
     }
 }

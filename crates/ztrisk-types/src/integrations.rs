@@ -1,9 +1,7 @@
+use crate::OKTA;
 use crate::lenient::{null_as_default, rfc3339};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-/// The only integration type Cloudflare offers.
-pub const OKTA: &str = "Okta";
 
 /// An integration: where changes of users' risk are exported (Shared Signals Framework).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,7 +16,8 @@ pub struct Integration {
     /// When it was created.
     #[serde(with = "rfc3339")]
     pub created_at: DateTime<Utc>,
-    /// `"Okta"`.
+    /// An [`IntegrationType`](crate::IntegrationType) spelling (`"Okta"`); a string, so that a
+    /// client still reads an answer naming a type it does not know yet.
     #[serde(default, deserialize_with = "null_as_default")]
     pub integration_type: String,
     /// A reference chosen by the client (e.g. the Access Okta IdP id); `""` when none.

@@ -8,19 +8,25 @@
 
 mod behavior_update;
 mod behaviors;
+mod codes;
 mod envelope;
 mod events;
 mod integrations;
 mod lenient;
+mod ops;
 mod risk_level;
 mod tokens;
 mod users;
+mod vocab;
 
 pub use behavior_update::{BehaviorSetting, BehaviorsUpdate};
-pub use behaviors::{BehaviorView, BehaviorsResult};
+pub use behaviors::{Behavior, Behaviors};
+pub use codes::Code;
 pub use envelope::{Envelope, ErrorChainItem, ErrorItem, ErrorSource, ResultInfo};
 pub use events::{IngestResult, RejectedEvent};
-pub use integrations::{Integration, IntegrationCreate, IntegrationUpdate, OKTA};
+pub use integrations::{Integration, IntegrationCreate, IntegrationUpdate};
+pub use ops::{Empty, Status};
 pub use risk_level::{InvalidRiskLevel, RiskLevel};
 pub use tokens::TokenVerifyResult;
 pub use users::{RiskEvent, SummaryResult, SummaryUser, UserRiskResult};
+pub use vocab::{Direction, IntegrationType, OKTA, RiskEventOrder, SummaryOrder, Vocabulary};

@@ -4,8 +4,13 @@ use std::str::FromStr;
 
 /// A risk level as the API writes it: `"low"`, `"medium"` or `"high"`.
 ///
-/// Ordered `Low < Medium < High`, so the highest of several levels is a plain `max`. Decoding
-/// ignores ASCII case; encoding is always lowercase.
+/// Ordered `Low < Medium < High`, so the highest of several levels is a plain `max`. The one
+/// risk level of the whole code base (the domain re-exports it).
+///
+/// Two ways in, on purpose: [`FromStr`] is strict (exactly `low`, `medium` or `high`), for
+/// requests, where a wrong case is the client's mistake to hear about; [`RiskLevel::parse_lenient`]
+/// ignores ASCII case, for responses (serde's `Deserialize` uses it), so a client reads what any
+/// server sends. Encoding is always lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RiskLevel {
     /// `"low"`.
@@ -52,13 +57,24 @@ impl fmt::Display for InvalidRiskLevel {
 
 impl std::error::Error for InvalidRiskLevel {}
 
+impl RiskLevel {
+    /// The lenient decoder for responses: any ASCII case (`"HIGH"` is `High`).
+    pub fn parse_lenient(s: &str) -> Result<Self, InvalidRiskLevel> {
+        RiskLevel::ALL
+            .into_iter()
+            .find(|level| level.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| InvalidRiskLevel(s.to_owned()))
+    }
+}
+
+/// Strict, for requests: exactly `low`, `medium` or `high`.
 impl FromStr for RiskLevel {
     type Err = InvalidRiskLevel;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RiskLevel::ALL
             .into_iter()
-            .find(|level| level.as_str().eq_ignore_ascii_case(s))
+            .find(|level| level.as_str() == s)
             .ok_or_else(|| InvalidRiskLevel(s.to_owned()))
     }
 }
@@ -72,7 +88,7 @@ impl Serialize for RiskLevel {
 impl<'de> Deserialize<'de> for RiskLevel {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        RiskLevel::parse_lenient(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -93,5 +109,14 @@ mod tests {
         );
         assert!(serde_json::from_str::<RiskLevel>("\"severe\"").is_err());
         assert!(RiskLevel::Low < RiskLevel::Medium && RiskLevel::Medium < RiskLevel::High);
+    }
+
+    #[test]
+    fn requests_parse_strictly() {
+        for level in RiskLevel::ALL {
+            assert_eq!(level.as_str().parse::<RiskLevel>(), Ok(level));
+        }
+        assert!("HIGH".parse::<RiskLevel>().is_err());
+        assert_eq!(RiskLevel::parse_lenient("HIGH"), Ok(RiskLevel::High));
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token, is_email_shaped};
 use ztrisk_core::{AccountId, Permission, PermissionSet};
+use ztrisk_store::model::Actor;
 use ztrisk_store::model::{NewToken, TokenRecord};
 use ztrisk_store::{Store, StoreError, Synchronous};
 
@@ -53,7 +54,7 @@ pub async fn accounts(database: &str, command: AccountsCommand) -> anyhow::Resul
     let store = open(database).await?;
     match command {
         AccountsCommand::Create { name, output } => {
-            let account = store.create_account(&name).await?;
+            let account = store.create_account(&name, &Actor::Cli).await?;
             if output.json {
                 print_json(
                     json!({"id": account.id.to_string(), "name": account.name, "created_at": time(account.created_at)}),
@@ -113,13 +114,16 @@ pub async fn tokens(database: &str, command: TokensCommand) -> anyhow::Result<()
             };
             let secret = generate_token();
             let record = store
-                .create_token(NewToken {
-                    name,
-                    accounts,
-                    permissions,
-                    expires_at,
-                    secret_hash: SecretHash::of(&secret),
-                })
+                .create_token(
+                    NewToken {
+                        name,
+                        accounts,
+                        permissions,
+                        expires_at,
+                        secret_hash: SecretHash::of(&secret),
+                    },
+                    &Actor::Cli,
+                )
                 .await
                 .map_err(explain)?;
             if output.json {
@@ -161,7 +165,7 @@ pub async fn tokens(database: &str, command: TokensCommand) -> anyhow::Result<()
             }
         }
         TokensCommand::Revoke { id } => {
-            if !store.revoke_token(&id).await? {
+            if !store.revoke_token(&id, &Actor::Cli).await? {
                 bail!("there is no token {id} (see `ztrisk tokens list`)");
             }
             settle().await;
@@ -185,7 +189,7 @@ pub async fn keys(database: &str, command: KeysCommand) -> anyhow::Result<()> {
             let accounts = parse_accounts(&accounts)?;
             let key = generate_api_key();
             let user = store
-                .set_api_key(&email, SecretHash::of(&key), &accounts)
+                .set_api_key(&email, SecretHash::of(&key), &accounts, &Actor::Cli)
                 .await
                 .map_err(explain)?;
             let ids: Vec<_> = user.accounts.iter().map(ToString::to_string).collect();
@@ -235,7 +239,7 @@ pub async fn keys(database: &str, command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { email } => {
-            if !store.revoke_api_key(&email).await? {
+            if !store.revoke_api_key(&email, &Actor::Cli).await? {
                 bail!("{email} has no global API key");
             }
             settle().await;

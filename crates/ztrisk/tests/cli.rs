@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_server::testing::TestServer;
-use ztrisk_store::Store;
+use ztrisk_store::prelude::*;
 
 struct Run {
     code: i32,
@@ -553,7 +553,7 @@ async fn export_import_round_trip_through_postgres() {
     let hash = SecretHash::of(&server.admin);
     assert!(moved.token_by_hash(&hash).await.ok().flatten().is_some());
     moved
-        .create_account("after import")
+        .create_account("after import", &Actor::Cli)
         .await
         .unwrap_or_else(|e| panic!("new account: {e}"));
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"))

@@ -4,23 +4,24 @@
 //! good ones of the same request are stored. The response is sent once the stored events,
 //! their effect on detector state and the risk events they caused are durable together.
 
+use super::Api;
 use crate::app::AppState;
-use crate::auth::{AccountAccess, Operation};
+use crate::auth::AccountAccess;
+use crate::auth::operations::IngestEvents;
 use crate::body::check_json_content_type;
-use crate::error::ApiError;
+use crate::error::{ApiError, invalid_item_with};
 use crate::response::ok;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use crate::views;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
-use axum::routing::post;
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
+use ztrisk_core::FieldError;
 use ztrisk_core::behaviors::AccountBehaviors;
 use ztrisk_core::events::{Event, EventKind};
 use ztrisk_core::field_error::pointer_join;
-use ztrisk_core::{FieldError, Permission};
-use ztrisk_types::ErrorItem;
+use ztrisk_types::RejectedEvent;
 
 /// Largest accepted body: about 80,000 typical events.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -28,16 +29,13 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 /// windows and repeat suppression for everyone after it.
 const MAX_FUTURE_MS: i64 = 24 * 3600 * 1000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
+pub(super) fn routes(api: Api) -> Api {
+    api.route_limited(
+        Method::POST,
         "/accounts/{account_id}/zt_risk_scoring/events",
-        post(ingest).layer(DefaultBodyLimit::max(MAX_BODY)),
+        ingest,
+        Some(MAX_BODY),
     )
-}
-
-pub struct WriteEvents;
-impl Operation for WriteEvents {
-    const ACCEPTED: &'static [Permission] = &[Permission::ZeroTrustRiskEventsWrite];
 }
 
 enum Format {
@@ -74,7 +72,7 @@ fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
 
 async fn ingest(
     State(state): State<AppState>,
-    access: AccountAccess<WriteEvents>,
+    access: AccountAccess<IngestEvents>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
@@ -102,14 +100,13 @@ async fn ingest(
             .map(|event| locate(&state, event));
         match result {
             Ok(event) => events.push(event),
-            Err(errors) => rejected.push(json!({
-                "index": index,
-                "errors": errors
-                    .into_iter()
-                    .map(|e| ErrorItem::new(1001, format!("Invalid event: {}", e.message))
-                        .with_pointer(format!("{prefix}{}", e.pointer)))
-                    .collect::<Vec<_>>(),
-            })),
+            Err(errors) => rejected.push(RejectedEvent {
+                index: index as u64,
+                errors: errors
+                    .iter()
+                    .map(|e| invalid_item_with(e, "Invalid event", &prefix))
+                    .collect(),
+            }),
         }
     };
     match format {
@@ -140,13 +137,11 @@ async fn ingest(
         }
     }
 
-    let outcome = state.store.ingest(access.account, events).await?;
-    ok(&json!({
-        "accepted": outcome.accepted,
-        "duplicates": outcome.duplicates,
-        "risk_events": outcome.risk_events,
-        "rejected": rejected,
-    }))
+    let outcome = state
+        .store
+        .ingest(access.account, events, &access.actor())
+        .await?;
+    ok(&views::ingest_result(outcome, rejected))
 }
 
 /// Checks what only the account can tell: a `behavior` event must name a behavior the

@@ -1,56 +1,38 @@
 //! Integrations (spec 2.6): CRUD and lookup by reference id.
 
+use super::{Api, uuid_param};
 use crate::app::AppState;
 use crate::auth::AccountAccess;
+use crate::auth::operations::{ReadIntegrations as Read, WriteIntegrations as Write};
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::response::ok;
-use crate::routes::behaviors::ReadBehaviors as Read;
-use crate::routes::users::{Write, rfc3339};
-use crate::routes::uuid_param;
-use axum::Router;
+use crate::views;
 use axum::extract::{OriginalUri, RawPathParams, State};
+use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::Value;
 use ztrisk_core::FieldError;
 use ztrisk_store::StoreError;
-use ztrisk_store::model::{Integration, IntegrationFields};
+use ztrisk_store::model::{Integration, IntegrationFields, IntegrationType};
+use ztrisk_types::Empty;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/accounts/{account_id}/zt_risk_scoring/integrations",
-            get(list).post(create),
-        )
-        .route(
-            "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}",
-            get(fetch).put(update).delete(delete),
-        )
-        .route(
-            "/accounts/{account_id}/zt_risk_scoring/integrations/reference_id/{reference_id}",
-            get(by_reference),
-        )
+const INTEGRATIONS: &str = "/accounts/{account_id}/zt_risk_scoring/integrations";
+const INTEGRATION: &str = "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}";
+const BY_REFERENCE: &str =
+    "/accounts/{account_id}/zt_risk_scoring/integrations/reference_id/{reference_id}";
+
+pub(super) fn routes(api: Api) -> Api {
+    api.route(Method::GET, INTEGRATIONS, list)
+        .route(Method::POST, INTEGRATIONS, create)
+        .route(Method::GET, INTEGRATION, fetch)
+        .route(Method::PUT, INTEGRATION, update)
+        .route(Method::DELETE, INTEGRATION, delete)
+        .route(Method::GET, BY_REFERENCE, by_reference)
 }
 
-/// The integration types Cloudflare accepts.
-const TYPES: &[&str] = &["Okta"];
-
-fn view(state: &AppState, i: &Integration) -> Value {
-    json!({
-        "id": i.id,
-        "account_tag": i.account.to_string(),
-        "active": i.active,
-        "created_at": rfc3339(i.created_at),
-        "integration_type": i.integration_type,
-        "reference_id": i.reference_id,
-        "tenant_url": i.tenant_url,
-        "well_known_url": format!(
-            "{}/.well-known/sse-configuration/{}/",
-            state.config.public_url.trim_end_matches('/'),
-            i.id
-        ),
-    })
+fn view(state: &AppState, i: &Integration) -> ztrisk_types::Integration {
+    views::integration(i, &state.config.public_url)
 }
 
 fn conflict(e: StoreError) -> ApiError {
@@ -76,7 +58,7 @@ async fn create(
     let fields = parse_fields(&body, true)?;
     let created = state
         .store
-        .create_integration(access.account, fields)
+        .create_integration(access.account, fields, &access.actor())
         .await
         .map_err(conflict)?;
     ok(&view(&state, &created))
@@ -127,7 +109,7 @@ async fn update(
     let fields = parse_fields(&body, false)?;
     let updated = state
         .store
-        .update_integration(access.account, id, fields)
+        .update_integration(access.account, id, fields, &access.actor())
         .await
         .map_err(conflict)?;
     ok(&view(
@@ -143,10 +125,14 @@ async fn delete(
     uri: OriginalUri,
 ) -> Result<Response, ApiError> {
     let id = uuid_param(&params, "integration_id", &uri)?;
-    if !state.store.delete_integration(access.account, id).await? {
+    if !state
+        .store
+        .delete_integration(access.account, id, &access.actor())
+        .await?
+    {
         return Err(ApiError::NotFound("Integration"));
     }
-    ok(&json!({}))
+    ok(&Empty {})
 }
 
 /// Validates a create (`integration_type`, `tenant_url`, `reference_id`?) or an update
@@ -157,23 +143,31 @@ fn parse_fields(body: &Value, creating: bool) -> Result<IntegrationFields, ApiEr
         return Err(ApiError::invalid("", "expected a JSON object"));
     };
     let mut errors = Vec::new();
+    // An update never changes the type (the SDKs send it anyway): it is ignored there.
     let integration_type = if creating {
-        match object.get("integration_type") {
-            Some(Value::String(t)) if TYPES.contains(&t.as_str()) => t.clone(),
-            Some(_) => {
-                errors.push(FieldError::new("/integration_type", "expected \"Okta\""));
-                String::new()
+        let given = object.get("integration_type");
+        match given.map(|v| v.as_str().and_then(IntegrationType::parse)) {
+            Some(Some(integration_type)) => integration_type,
+            Some(None) => {
+                errors.push(FieldError::new(
+                    "/integration_type",
+                    format!("expected {}", IntegrationType::expected()),
+                ));
+                IntegrationType::default()
             }
             None => {
                 errors.push(FieldError::new(
                     "/integration_type",
-                    "`integration_type` is required: \"Okta\"",
+                    format!(
+                        "`integration_type` is required: {}",
+                        IntegrationType::expected()
+                    ),
                 ));
-                String::new()
+                IntegrationType::default()
             }
         }
     } else {
-        String::new()
+        IntegrationType::default()
     };
     let active = if creating {
         true

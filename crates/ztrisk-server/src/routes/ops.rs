@@ -1,27 +1,32 @@
 //! Operations endpoints, without credentials: liveness and readiness.
 
+use super::Api;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::response::ok;
-use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
-use serde_json::json;
+use ztrisk_types::Status;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn routes(api: Api) -> Api {
+    api.route(Method::GET, "/healthz", healthz)
+        .route(Method::GET, "/readyz", readyz)
+}
+
+fn status(status: &str) -> Result<Response, ApiError> {
+    ok(&Status {
+        status: status.to_owned(),
+    })
 }
 
 async fn healthz() -> Result<Response, ApiError> {
-    ok(&json!({"status": "ok"}))
+    status("ok")
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     match state.store.ping().await {
-        Ok(()) => ok(&json!({"status": "ready"})),
+        Ok(()) => status("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::Unavailable)

@@ -1,19 +1,18 @@
 //! `GET /user/tokens/verify`: whether the presented token is valid, as Cloudflare answers it.
 
+use super::Api;
 use crate::app::AppState;
 use crate::auth::{Principal, authenticate};
 use crate::error::ApiError;
 use crate::response::ok;
-use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::SecondsFormat;
 use ztrisk_types::TokenVerifyResult;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/user/tokens/verify", get(verify))
+pub(super) fn routes(api: Api) -> Api {
+    api.route(Method::GET, "/user/tokens/verify", verify)
 }
 
 async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -6,6 +6,7 @@ use serde_json::Value;
 use ztrisk_core::{AccountId, Permission};
 use ztrisk_server::ServerConfig;
 use ztrisk_server::testing::{TestServer, assert_error, header, message};
+use ztrisk_store::prelude::*;
 
 /// Headers sent, expected status, expected codes, expected `error_chain` code.
 type CredentialCase = (
@@ -126,7 +127,13 @@ async fn revoked_and_expired_credentials_stop_working_at_once() {
         .token(&[server.account], &[Permission::ZeroTrustRead], None)
         .await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
-    assert!(server.store.revoke_token(&id).await.unwrap_or(false));
+    assert!(
+        server
+            .store
+            .revoke_token(&id, &Actor::Cli)
+            .await
+            .unwrap_or(false)
+    );
     let response = server.get_behaviors(&token).await;
     assert_error(&response, StatusCode::FORBIDDEN, &[10000], None);
 
@@ -152,7 +159,7 @@ async fn revoked_and_expired_credentials_stop_working_at_once() {
     assert!(
         server
             .store
-            .revoke_api_key(&server.key_email)
+            .revoke_api_key(&server.key_email, &Actor::Cli)
             .await
             .unwrap_or(false)
     );
@@ -171,7 +178,7 @@ async fn changes_by_another_process_are_seen_within_a_poll() {
         .token(&[server.account], &[Permission::ZeroTrustRead], None)
         .await;
     assert_eq!(server.get_behaviors(&token).await.0, StatusCode::OK);
-    assert!(cli.revoke_token(&id).await.unwrap_or(false));
+    assert!(cli.revoke_token(&id, &Actor::Cli).await.unwrap_or(false));
     // The server notices other processes' commits within 10 ms; allow far more on a busy CI.
     let started = std::time::Instant::now();
     let mut status = StatusCode::OK;

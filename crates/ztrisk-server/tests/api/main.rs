@@ -7,5 +7,6 @@ mod errors;
 mod events;
 mod integrations;
 mod ops;
+mod permissions;
 mod support;
 mod users;

@@ -20,36 +20,21 @@
 
 use super::{Result, account_key, behaviors, query};
 use crate::StoreError;
+use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
+use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
-use ztrisk_core::detect::{UserState, detect};
 use ztrisk_core::events::{Event, UserRef};
+use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
 
 /// Rounds of creating users whose requested id turned out to be taken (each round gives the
 /// rest fresh random ids, so one round is all it ever takes in practice).
 const CREATE_ROUNDS: usize = 4;
-
-/// A user touched by the batch: loaded once, written back once.
-struct Touched {
-    key: i64,
-    state: UserState,
-    name: String,
-    last_reset_at: Option<i64>,
-    risk_rank: i64,
-    risk_event_count: i64,
-    last_risk_event_at: Option<i64>,
-    was_scored: bool,
-    /// Whether the detector state must be written back.
-    state_dirty: bool,
-    /// Whether the user row (name, scores) must be written back.
-    row_dirty: bool,
-}
 
 pub async fn ingest(
     c: &ClientWrapper,
@@ -73,25 +58,20 @@ pub async fn ingest(
     // Event ids, deduplicated, sorted (a deterministic insertion order).
     let keyed: Vec<Option<(i64, [u8; 16])>> = events
         .iter()
-        .map(|e| e.id.as_ref().map(|id| (e.timestamp, id_hash(id))))
+        .map(|e| e.id.as_ref().map(|id| (e.timestamp, event_id_hash(id))))
         .collect();
     let mut fresh = remember_ids(c, account_key, &keyed).await?;
 
     let mut risk = RiskRows::default();
     for (event, key) in events.iter().zip(&keyed) {
-        let Some(user) = users.get_mut(event.user.email.as_str()) else {
+        let Some(touched) = users.get_mut(event.user.email.as_str()) else {
             return Err(StoreError::Backend(format!(
                 "user {} was not loaded for ingest",
                 event.user.email
             ))
             .into());
         };
-        if let Some(name) = &event.user.name
-            && *name != user.name
-        {
-            user.name.clone_from(name);
-            user.row_dirty = true;
-        }
+        touched.rename(event);
         if let Some(key) = key
             && !fresh.remove(key)
         {
@@ -100,41 +80,21 @@ pub async fn ingest(
         }
         outcome.accepted += 1;
 
-        // Detected strictly after the last reset, even within the same millisecond.
-        let detected_at = user.last_reset_at.map_or(now, |reset| now.max(reset + 1));
-        let before = user.state.clone();
-        let detections = detect(&mut user.state, event, &config);
-        // Most events (clean DNS, healthy posture) change nothing: those users need no write.
-        user.state_dirty |= user.state != before;
-        user.row_dirty |= !detections.is_empty();
+        let (detected_at, detections) = touched.detect(event, &config, now);
         for detection in detections {
-            let rank = crate::rank::rank_of(detection.risk_level);
             risk.ids.push(Uuid::new_v4().to_string());
-            risk.user_keys.push(user.key);
+            risk.user_keys.push(touched.key);
             risk.behaviors.push(detection.behavior.as_str().to_owned());
-            risk.ranks.push(rank);
+            risk.ranks.push(rank_of(detection.risk_level));
             risk.timestamps.push(detection.timestamp);
             risk.detected_at.push(detected_at);
             risk.details.push(detection.details);
-            user.risk_rank = user.risk_rank.max(rank);
-            user.risk_event_count += 1;
-            user.last_risk_event_at = Some(
-                user.last_risk_event_at
-                    .map_or(detection.timestamp, |t| t.max(detection.timestamp)),
-            );
             outcome.risk_events += 1;
         }
     }
 
     save(c, account_key, &users, risk).await?;
     Ok(outcome)
-}
-
-fn id_hash(id: &str) -> [u8; 16] {
-    let digest = Sha256::digest(id.as_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    out
 }
 
 /// Stores the batch's event ids; returns those that were new (the others are duplicates).
@@ -174,7 +134,7 @@ async fn load_users<'e>(
     c: &ClientWrapper,
     account_key: i64,
     firsts: &[&'e UserRef],
-) -> Result<HashMap<&'e str, Touched>> {
+) -> Result<HashMap<&'e str, Touched<i64>>> {
     let mut emails: Vec<&str> = firsts.iter().map(|u| u.email.as_str()).collect();
     emails.sort_unstable();
     let existing: HashSet<String> = query(
@@ -242,14 +202,10 @@ async fn insert_users(c: &ClientWrapper, account_key: i64, new: &mut [NewUser<'_
     let names: Vec<String> = new
         .iter()
         .map(|n| {
-            n.user.name.clone().unwrap_or_else(|| {
-                n.user
-                    .email
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
+            n.user
+                .name
+                .clone()
+                .unwrap_or_else(|| default_name(&n.user.email))
         })
         .collect();
     query(
@@ -272,7 +228,7 @@ async fn lock_and_load<'e>(
     c: &ClientWrapper,
     account_key: i64,
     emails: &[&'e str],
-    into: &mut HashMap<&'e str, Touched>,
+    into: &mut HashMap<&'e str, Touched<i64>>,
 ) -> Result<()> {
     let (lock, load) = tokio::try_join!(
         c.prepare_cached(
@@ -295,30 +251,17 @@ async fn lock_and_load<'e>(
             continue;
         };
         let user_key: i64 = row.get(1);
-        let state = match row.get::<_, Option<&[u8]>>(2).map(UserState::decode) {
-            Some(Some(state)) => state,
-            Some(None) => {
-                tracing::warn!(user_key, "unreadable detector state; starting afresh");
-                UserState::default()
-            }
-            None => UserState::default(),
-        };
-        let risk_event_count: i64 = row.get(6);
-        into.insert(
-            email,
-            Touched {
-                key: user_key,
-                state,
-                name: row.get(3),
-                last_reset_at: row.get(4),
-                risk_rank: row.get(5),
-                risk_event_count,
-                last_risk_event_at: row.get(7),
-                was_scored: risk_event_count > 0,
-                state_dirty: false,
-                row_dirty: false,
+        let user = ScoringUser {
+            state: decode_state(user_key, row.get(2)),
+            name: row.get(3),
+            last_reset_at: row.get(4),
+            score: UserScore {
+                level: level_of(row.get(5)),
+                event_count: row.get(6),
+                last_event_at: row.get(7),
             },
-        );
+        };
+        into.insert(email, Touched::new(user_key, user));
     }
     Ok(())
 }
@@ -358,7 +301,7 @@ pub(super) const ADJUST_SCORED: &str = "INSERT INTO account_stats (account_key, 
 async fn save(
     c: &ClientWrapper,
     account_key: i64,
-    users: &HashMap<&str, Touched>,
+    users: &HashMap<&str, Touched<i64>>,
     risk: RiskRows,
 ) -> Result<()> {
     let mut state_keys = Vec::new();
@@ -369,7 +312,7 @@ async fn save(
     let mut counts = Vec::new();
     let mut lasts = Vec::new();
     let mut newly_scored = 0i64;
-    let mut dirty: Vec<&Touched> = users
+    let mut dirty: Vec<&Touched<i64>> = users
         .values()
         .filter(|u| u.state_dirty || u.row_dirty)
         .collect();
@@ -378,15 +321,15 @@ async fn save(
     for user in dirty {
         if user.state_dirty {
             state_keys.push(user.key);
-            states.push(user.state.encode());
+            states.push(user.user.state.encode());
         }
         if user.row_dirty {
             row_keys.push(user.key);
-            names.push(user.name.as_str());
-            ranks.push(user.risk_rank);
-            counts.push(user.risk_event_count);
-            lasts.push(user.last_risk_event_at);
-            if !user.was_scored && user.risk_event_count > 0 {
+            names.push(user.user.name.as_str());
+            ranks.push(rank_of_score(&user.user.score));
+            counts.push(user.user.score.event_count);
+            lasts.push(user.user.score.last_event_at);
+            if user.newly_scored() {
                 newly_scored += 1;
             }
         }

@@ -2,7 +2,7 @@
 
 use super::{Failure, Result, execute, is_unique_violation, query, query_opt};
 use crate::StoreError;
-use crate::model::{Integration, IntegrationFields};
+use crate::model::{Integration, IntegrationFields, IntegrationType};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
@@ -13,12 +13,14 @@ const COLUMNS: &str = "id, active, created_at, integration_type, reference_id, t
 
 fn read(account: AccountId, r: &Row) -> Option<Integration> {
     let id: &str = r.get(0);
+    // A row this version cannot read (written by a newer one) is left out, not an error.
+    let integration_type = IntegrationType::parse(r.get(3))?;
     id.parse().ok().map(|id| Integration {
         id,
         account,
         active: r.get(1),
         created_at: from_ms(r.get(2)),
-        integration_type: r.get(3),
+        integration_type,
         reference_id: r.get(4),
         tenant_url: r.get(5),
     })
@@ -114,7 +116,7 @@ pub async fn create(
         &[
             &id.to_string(),
             &account.to_string(),
-            &fields.integration_type,
+            &fields.integration_type.as_str(),
             &fields.tenant_url,
             &fields.reference_id,
             &fields.active,

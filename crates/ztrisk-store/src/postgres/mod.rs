@@ -24,23 +24,27 @@ mod migrations;
 mod risk;
 #[cfg(feature = "testing")]
 pub(crate) mod testing;
+mod tx;
 
 pub use migrations::MigrationReport;
+pub(crate) use tx::{
+    Failure, Result, Tx, describe, execute, is_unique_violation, query, query_one, query_opt,
+};
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
-    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
 };
-use crate::{Store, StoreError};
+use crate::{
+    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StoreError,
+};
 use async_trait::async_trait;
-use deadpool_postgres::{ClientWrapper, Object, Pool, PoolError};
+use deadpool_postgres::{ClientWrapper, Object, Pool};
 use listener::{Generation, Listener};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Config, Row};
+use tokio_postgres::Config;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -51,9 +55,6 @@ use ztrisk_core::events::Event;
 /// of the schema name, so stores in different schemas of one database do not contend).
 pub(crate) const LOCK_CLASS_MIGRATE: i32 = 0x7a74_0001;
 pub(crate) const LOCK_CLASS_ACCOUNTS: i32 = 0x7a74_0002;
-
-/// How a write transaction ends: the change notification, then the commit, in one round trip.
-const NOTIFY_AND_COMMIT: &str = "SELECT pg_notify('ztrisk_changes', current_schema()); COMMIT";
 
 /// How many times a write that lost a deadlock or a serialization race is tried in all.
 const WRITE_ATTEMPTS: u32 = 3;
@@ -153,187 +154,6 @@ async fn prepare_schema(
     Ok((report, schema))
 }
 
-// ---- errors -------------------------------------------------------------------------------
-
-/// An error inside this backend: the [`StoreError`] it becomes, and whether trying the whole
-/// transaction again may succeed (deadlock victim, serialization failure).
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub(crate) error: StoreError,
-    pub(crate) transient: bool,
-}
-
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Self {
-        Self {
-            error,
-            transient: false,
-        }
-    }
-}
-
-impl From<tokio_postgres::Error> for Failure {
-    fn from(e: tokio_postgres::Error) -> Self {
-        let transient = matches!(
-            e.code(),
-            Some(&SqlState::T_R_DEADLOCK_DETECTED) | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
-        );
-        Self {
-            error: StoreError::Backend(describe(&e)),
-            transient,
-        }
-    }
-}
-
-impl From<PoolError> for Failure {
-    fn from(e: PoolError) -> Self {
-        let error = match e {
-            PoolError::Backend(e) => StoreError::Backend(format!(
-                "cannot open a PostgreSQL connection: {}",
-                describe(&e)
-            )),
-            other => StoreError::Backend(format!("no PostgreSQL connection available: {other}")),
-        };
-        error.into()
-    }
-}
-
-impl From<Failure> for StoreError {
-    fn from(f: Failure) -> Self {
-        f.error
-    }
-}
-
-/// A database error with its SQLSTATE and detail, for logs.
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-            if let Some(detail) = db.detail() {
-                text.push_str(": ");
-                text.push_str(detail);
-            }
-            text
-        }
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            text
-        }
-    }
-}
-
-pub(crate) fn is_unique_violation(f: &tokio_postgres::Error) -> bool {
-    f.code() == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
-type Result<T, E = Failure> = std::result::Result<T, E>;
-
-// ---- statements ---------------------------------------------------------------------------
-
-pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// Prepared (once per connection) and run.
-pub(crate) async fn query(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-    let statement = c.prepare_cached(sql).await?;
-    Ok(c.query(&statement, params).await?)
-}
-
-pub(crate) async fn query_opt(
-    c: &ClientWrapper,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<Option<Row>> {
-    let statement = c.prepare_cached(sql).await?;
-    Ok(c.query_opt(&statement, params).await?)
-}
-
-pub(crate) async fn query_one(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<Row> {
-    let statement = c.prepare_cached(sql).await?;
-    Ok(c.query_one(&statement, params).await?)
-}
-
-pub(crate) async fn execute(c: &ClientWrapper, sql: &str, params: Params<'_>) -> Result<u64> {
-    let statement = c.prepare_cached(sql).await?;
-    Ok(c.execute(&statement, params).await?)
-}
-
-// ---- transactions -------------------------------------------------------------------------
-
-/// A write transaction on a pooled connection. Dropped without [`Tx::commit`] (an error
-/// returned with `?`), it is rolled back before the connection goes back to the pool.
-pub(crate) struct Tx {
-    client: Option<Object>,
-}
-
-impl Tx {
-    async fn begin(client: Object) -> Result<Self> {
-        // Owned by the Tx before BEGIN is sent: a caller that gives up (a client hanging up)
-        // while BEGIN is in flight still gets its ROLLBACK from `drop`.
-        let tx = Self {
-            client: Some(client),
-        };
-        tx.client().batch_execute("BEGIN").await?;
-        Ok(tx)
-    }
-
-    pub(crate) fn client(&self) -> &ClientWrapper {
-        match &self.client {
-            Some(client) => client,
-            // `client` is only taken by `finish` and `drop`, which consume the Tx.
-            None => unreachable!("transaction used after it ended"),
-        }
-    }
-
-    /// Commits, telling every replica (and ourselves, at once) that data changed.
-    async fn commit(self, generation: &Generation) -> Result<()> {
-        let result = self.finish(NOTIFY_AND_COMMIT).await;
-        // Even a commit whose outcome is unknown (connection lost) may have changed data.
-        generation.bump();
-        result
-    }
-
-    /// Commits a transaction that wrote nothing, or nothing that is cached above the store
-    /// (events, users' risk): no notification. A NOTIFY takes a database-wide lock at commit,
-    /// which would serialize the flushes of concurrent ingests.
-    async fn commit_unchanged(self) -> Result<()> {
-        self.finish("COMMIT").await
-    }
-
-    async fn finish(mut self, sql: &str) -> Result<()> {
-        // Dropped while this is in flight, the Tx still sends a ROLLBACK behind the COMMIT: a
-        // harmless warning if the COMMIT went through, and no transaction left open if not.
-        self.client().batch_execute(sql).await?;
-        // Back to the pool, outside any transaction.
-        self.client = None;
-        Ok(())
-    }
-}
-
-impl Drop for Tx {
-    fn drop(&mut self) {
-        let Some(client) = self.client.take() else {
-            return;
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        // Never hand a connection in an unknown state to the next request.
-                        drop(Object::take(client));
-                    }
-                });
-            }
-            Err(_) => drop(Object::take(client)),
-        }
-    }
-}
-
 /// Runs a write in a transaction and commits it: `?` inside `$body` rolls back.
 macro_rules! in_tx {
     ($store:expr, |$tx:ident| $body:expr) => {{
@@ -362,20 +182,7 @@ pub(crate) async fn account_key_opt(c: &ClientWrapper, account: AccountId) -> Re
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn generation(&self) -> u64 {
-        self.generation.get()
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .simple_query("SELECT 1")
-            .await
-            .map_err(Failure::from)?;
-        Ok(())
-    }
-
+impl CredentialStore for PostgresStore {
     async fn bootstrap(
         &self,
         account_name: &str,
@@ -397,7 +204,7 @@ impl Store for PostgresStore {
         Ok(Some((account, token)))
     }
 
-    async fn create_account(&self, name: &str) -> Result<Account, StoreError> {
+    async fn create_account(&self, name: &str, _actor: &Actor) -> Result<Account, StoreError> {
         Ok(in_tx!(self, |tx| {
             accounts::lock_accounts(tx.client()).await?;
             accounts::insert(tx.client(), name).await?
@@ -408,7 +215,11 @@ impl Store for PostgresStore {
         Ok(accounts::list(&*self.client().await?).await?)
     }
 
-    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError> {
+    async fn create_token(
+        &self,
+        token: NewToken,
+        _actor: &Actor,
+    ) -> Result<TokenRecord, StoreError> {
         Ok(in_tx!(self, |tx| credentials::insert_token(
             tx.client(),
             token
@@ -420,7 +231,7 @@ impl Store for PostgresStore {
         Ok(credentials::list_tokens(&*self.client().await?).await?)
     }
 
-    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+    async fn revoke_token(&self, token_id: &str, _actor: &Actor) -> Result<bool, StoreError> {
         Ok(in_tx!(self, |tx| credentials::revoke_token(
             tx.client(),
             token_id
@@ -437,6 +248,7 @@ impl Store for PostgresStore {
         email: &str,
         key_hash: SecretHash,
         accounts: &[AccountId],
+        _actor: &Actor,
     ) -> Result<ApiUser, StoreError> {
         let email = email.to_ascii_lowercase();
         Ok(in_tx!(self, |tx| credentials::set_api_key(
@@ -457,7 +269,7 @@ impl Store for PostgresStore {
         Ok(credentials::list_api_users(&*self.client().await?).await?)
     }
 
-    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError> {
+    async fn revoke_api_key(&self, email: &str, _actor: &Actor) -> Result<bool, StoreError> {
         let email = email.to_ascii_lowercase();
         Ok(in_tx!(self, |tx| credentials::revoke_api_key(
             tx.client(),
@@ -465,7 +277,10 @@ impl Store for PostgresStore {
         )
         .await?))
     }
+}
 
+#[async_trait]
+impl BehaviorStore for PostgresStore {
     async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError> {
         Ok(behaviors::load(&*self.client().await?, account).await?)
     }
@@ -474,6 +289,7 @@ impl Store for PostgresStore {
         &self,
         account: AccountId,
         update: BehaviorUpdate,
+        _actor: &Actor,
     ) -> Result<AccountBehaviors, StoreError> {
         let tx = self.begin().await?;
         let (all, changed) = behaviors::update(tx.client(), account, &update).await?;
@@ -484,11 +300,15 @@ impl Store for PostgresStore {
         }
         Ok(all)
     }
+}
 
+#[async_trait]
+impl RiskStore for PostgresStore {
     async fn ingest(
         &self,
         account: AccountId,
         events: Vec<Event>,
+        _actor: &Actor,
     ) -> Result<IngestOutcome, StoreError> {
         if events.is_empty() {
             // Nothing to write; only the account must exist, as for any batch.
@@ -530,14 +350,22 @@ impl Store for PostgresStore {
         Ok(risk::user_risk(&*self.client().await?, account, user_id, query).await?)
     }
 
-    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+    async fn reset_user(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
         let found = risk::reset(tx.client(), account, user_id).await?;
         // A user's risk is never cached above the store.
         tx.commit_unchanged().await?;
         Ok(found)
     }
+}
 
+#[async_trait]
+impl IntegrationStore for PostgresStore {
     async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError> {
         Ok(integrations::list(&*self.client().await?, account).await?)
     }
@@ -546,6 +374,7 @@ impl Store for PostgresStore {
         &self,
         account: AccountId,
         fields: IntegrationFields,
+        _actor: &Actor,
     ) -> Result<Integration, StoreError> {
         Ok(in_tx!(self, |tx| integrations::create(
             tx.client(),
@@ -576,6 +405,7 @@ impl Store for PostgresStore {
         account: AccountId,
         id: Uuid,
         fields: IntegrationFields,
+        _actor: &Actor,
     ) -> Result<Option<Integration>, StoreError> {
         Ok(in_tx!(self, |tx| integrations::update(
             tx.client(),
@@ -586,7 +416,12 @@ impl Store for PostgresStore {
         .await?))
     }
 
-    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
         Ok(in_tx!(self, |tx| integrations::delete(
             tx.client(),
             account,
@@ -594,7 +429,10 @@ impl Store for PostgresStore {
         )
         .await?))
     }
+}
 
+#[async_trait]
+impl DumpStore for PostgresStore {
     async fn export(&self, sink: tokio::sync::mpsc::Sender<DumpChunk>) -> Result<(), StoreError> {
         Ok(dump::export(&*self.client().await?, &sink).await?)
     }
@@ -606,6 +444,22 @@ impl Store for PostgresStore {
 
     async fn import_finished(&self) -> Result<(), StoreError> {
         in_tx!(self, |tx| dump::finish(tx.client()).await?);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(Failure::from)?;
         Ok(())
     }
 }
@@ -627,7 +481,7 @@ mod tests {
 
     #[test]
     fn writes_notify_the_channel_the_listener_listens_on() {
-        assert!(NOTIFY_AND_COMMIT.contains(&format!("pg_notify('{}'", listener::CHANNEL)));
+        assert!(tx::NOTIFY_AND_COMMIT.contains(&format!("pg_notify('{}'", listener::CHANNEL)));
     }
 
     #[test]

@@ -3,27 +3,18 @@
 use super::user_cache::{CachedUser, UserCache};
 use super::{account_key, behaviors};
 use crate::StoreError;
+use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
-use crate::rank::rank_of;
+use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
-use ztrisk_core::detect::{UserState, detect};
+use ztrisk_core::detect::UserState;
 use ztrisk_core::events::{Event, UserRef};
-
-/// A user touched by the batch: loaded once, written back once.
-struct Touched {
-    user: CachedUser,
-    was_scored: bool,
-    /// Whether the detector state must be written back.
-    state_dirty: bool,
-    /// Whether the user row (name, scores) must be written back.
-    row_dirty: bool,
-}
+use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
 
 pub fn ingest(
     conn: &Connection,
@@ -35,7 +26,7 @@ pub fn ingest(
     let config = behaviors::load(conn, account)?;
     let now = now_ms();
     let mut outcome = IngestOutcome::default();
-    let mut users: HashMap<&str, Touched> = HashMap::new();
+    let mut users: HashMap<&str, Touched<i64>> = HashMap::new();
 
     let mut remember_id = conn.prepare_cached(
         "INSERT OR IGNORE INTO event_ids (account_key, ts, id_hash) VALUES (?1, ?2, ?3)",
@@ -46,69 +37,47 @@ pub fn ingest(
     )?;
 
     for event in events {
-        let user = match users.entry(event.user.email.as_str()) {
+        let touched = match users.entry(event.user.email.as_str()) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 let cached = cache
                     .lock()
                     .ok()
                     .and_then(|mut c| c.take(account_key, &event.user.email));
-                let user = match cached {
-                    Some(user) => user,
+                let (key, user) = match cached {
+                    Some(cached) => (cached.key, cached.user),
                     None => load_or_create(conn, account_key, &event.user)?,
                 };
-                entry.insert(Touched {
-                    was_scored: user.risk_event_count > 0,
-                    user,
-                    state_dirty: false,
-                    row_dirty: false,
-                })
+                entry.insert(Touched::new(key, user))
             }
         };
-        if let Some(name) = &event.user.name
-            && *name != user.user.name
+        touched.rename(event);
+        if let Some(id) = &event.id
+            && remember_id.execute(params![
+                account_key,
+                event.timestamp,
+                &event_id_hash(id)[..]
+            ])? == 0
         {
-            user.user.name.clone_from(name);
-            user.row_dirty = true;
-        }
-        if let Some(id) = &event.id {
-            let digest = Sha256::digest(id.as_bytes());
-            if remember_id.execute(params![account_key, event.timestamp, &digest[..16]])? == 0 {
-                outcome.duplicates += 1;
-                continue;
-            }
+            outcome.duplicates += 1;
+            continue;
         }
         outcome.accepted += 1;
 
-        // Detected strictly after the last reset, even within the same millisecond.
-        let touched = user;
-        let user = &mut touched.user;
-        let detected_at = user.last_reset_at.map_or(now, |reset| now.max(reset + 1));
-        let before = user.state.clone();
-        let detections = detect(&mut user.state, event, &config);
-        // Most events (clean DNS, healthy posture) change nothing: those users need no write.
-        touched.state_dirty |= user.state != before;
-        touched.row_dirty |= !detections.is_empty();
+        let (detected_at, detections) = touched.detect(event, &config, now);
         for detection in detections {
-            let rank = rank_of(detection.risk_level);
             let details = serde_json::to_string(&detection.details)
                 .map_err(|e| StoreError::Backend(format!("serializing evidence: {e}")))?;
             insert_risk.execute(params![
                 Uuid::new_v4().to_string(),
                 account_key,
-                user.key,
+                touched.key,
                 detection.behavior.as_str(),
-                rank,
+                rank_of(detection.risk_level),
                 detection.timestamp,
                 detected_at,
                 details
             ])?;
-            user.risk_rank = user.risk_rank.max(rank);
-            user.risk_event_count += 1;
-            user.last_risk_event_at = Some(
-                user.last_risk_event_at
-                    .map_or(detection.timestamp, |t| t.max(detection.timestamp)),
-            );
             outcome.risk_events += 1;
         }
     }
@@ -125,18 +94,18 @@ pub fn ingest(
     for touched in users.values() {
         let user = &touched.user;
         if touched.state_dirty {
-            save_state.execute(params![user.key, user.state.encode()])?;
+            save_state.execute(params![touched.key, user.state.encode()])?;
         }
         if touched.row_dirty {
             save_user.execute(params![
-                user.key,
+                touched.key,
                 user.name,
-                user.risk_rank,
-                user.risk_event_count,
-                user.last_risk_event_at
+                rank_of_score(&user.score),
+                user.score.event_count,
+                user.score.last_event_at
             ])?;
         }
-        if !touched.was_scored && user.risk_event_count > 0 {
+        if touched.newly_scored() {
             newly_scored += 1;
         }
     }
@@ -146,7 +115,14 @@ pub fn ingest(
     // Everything is written: hand the users back to the cache (undone if the commit fails).
     if let Ok(mut cache) = cache.lock() {
         for (email, touched) in users {
-            cache.put(account_key, email.to_owned(), touched.user);
+            cache.put(
+                account_key,
+                email.to_owned(),
+                CachedUser {
+                    key: touched.key,
+                    user: touched.user,
+                },
+            );
         }
     }
     Ok(outcome)
@@ -165,7 +141,7 @@ fn load_or_create(
     conn: &Connection,
     account_key: i64,
     user: &UserRef,
-) -> Result<CachedUser, StoreError> {
+) -> Result<(i64, ScoringUser), StoreError> {
     let existing = conn
         .prepare_cached(
             "SELECT u.key, s.state, u.name, u.last_reset_at, u.risk_rank, u.risk_event_count, u.last_risk_event_at
@@ -176,41 +152,22 @@ fn load_or_create(
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<Vec<u8>>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
+                ScoringUser {
+                    state: UserState::default(),
+                    name: r.get(2)?,
+                    last_reset_at: r.get(3)?,
+                    score: UserScore {
+                        level: level_of(r.get(4)?),
+                        event_count: r.get(5)?,
+                        last_event_at: r.get(6)?,
+                    },
+                },
             ))
         })
         .optional()?;
-    if let Some((
-        key,
-        state,
-        name,
-        last_reset_at,
-        risk_rank,
-        risk_event_count,
-        last_risk_event_at,
-    )) = existing
-    {
-        let state = match state.as_deref().map(UserState::decode) {
-            Some(Some(state)) => state,
-            Some(None) => {
-                tracing::warn!(user_key = key, "unreadable detector state; starting afresh");
-                UserState::default()
-            }
-            None => UserState::default(),
-        };
-        return Ok(CachedUser {
-            key,
-            state,
-            name,
-            last_reset_at,
-            risk_rank,
-            risk_event_count,
-            last_risk_event_at,
-        });
+    if let Some((key, state, mut found)) = existing {
+        found.state = decode_state(key, state.as_deref());
+        return Ok((key, found));
     }
 
     // A user id already taken by another email in the account is not reused: the email is the
@@ -229,18 +186,10 @@ fn load_or_create(
     let name = user
         .name
         .clone()
-        .unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_owned());
+        .unwrap_or_else(|| default_name(&user.email));
     conn.prepare_cached(
         "INSERT INTO users (account_key, user_id, email, name) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![account_key, user_id, user.email, name])?;
-    Ok(CachedUser {
-        key: conn.last_insert_rowid(),
-        state: UserState::default(),
-        name,
-        last_reset_at: None,
-        risk_rank: 0,
-        risk_event_count: 0,
-        last_risk_event_at: None,
-    })
+    Ok((conn.last_insert_rowid(), ScoringUser::new(name)))
 }

@@ -1,7 +1,7 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
 use crate::StoreError;
-use crate::model::{Integration, IntegrationFields};
+use crate::model::{Integration, IntegrationFields, IntegrationType};
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -14,12 +14,17 @@ fn row_to_integration(
 ) -> impl Fn(&Row<'_>) -> rusqlite::Result<Option<Integration>> {
     move |r| {
         let id: String = r.get(0)?;
+        let integration_type: String = r.get(3).unwrap_or_default();
+        // A row this version cannot read (written by a newer one) is left out, not an error.
+        let Some(integration_type) = IntegrationType::parse(&integration_type) else {
+            return Ok(None);
+        };
         Ok(id.parse().ok().map(|id| Integration {
             id,
             account,
             active: r.get(1).unwrap_or(false),
             created_at: from_ms(r.get(2).unwrap_or_default()),
-            integration_type: r.get(3).unwrap_or_default(),
+            integration_type,
             reference_id: r.get(4).unwrap_or_default(),
             tenant_url: r.get(5).unwrap_or_default(),
         }))
@@ -106,7 +111,7 @@ pub fn create(
     .execute(params![
         id.to_string(),
         account.to_string(),
-        fields.integration_type,
+        fields.integration_type.as_str(),
         fields.tenant_url,
         fields.reference_id,
         fields.active,

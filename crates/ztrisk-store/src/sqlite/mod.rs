@@ -18,10 +18,12 @@ mod writer;
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page, SummaryQuery,
-    TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
 };
-use crate::{Store, StoreError};
+use crate::{
+    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StoreError,
+};
 use async_trait::async_trait;
 use changes::ChangeClock;
 use pool::ReadPool;
@@ -151,16 +153,7 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    fn generation(&self) -> u64 {
-        self.changes.generation()
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
-    }
-
+impl CredentialStore for SqliteStore {
     async fn bootstrap(
         &self,
         account_name: &str,
@@ -185,7 +178,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_account(&self, name: &str) -> Result<Account, StoreError> {
+    async fn create_account(&self, name: &str, _actor: &Actor) -> Result<Account, StoreError> {
         let name = name.to_owned();
         self.writer
             .write(move |conn| accounts::insert(conn, &name))
@@ -196,7 +189,11 @@ impl Store for SqliteStore {
         self.read(accounts::list).await
     }
 
-    async fn create_token(&self, token: NewToken) -> Result<TokenRecord, StoreError> {
+    async fn create_token(
+        &self,
+        token: NewToken,
+        _actor: &Actor,
+    ) -> Result<TokenRecord, StoreError> {
         self.writer
             .write(move |conn| credentials::insert_token(conn, token))
             .await
@@ -206,7 +203,7 @@ impl Store for SqliteStore {
         self.read(credentials::list_tokens).await
     }
 
-    async fn revoke_token(&self, token_id: &str) -> Result<bool, StoreError> {
+    async fn revoke_token(&self, token_id: &str, _actor: &Actor) -> Result<bool, StoreError> {
         let id = token_id.to_owned();
         self.writer
             .write(move |conn| credentials::revoke_token(conn, &id))
@@ -224,6 +221,7 @@ impl Store for SqliteStore {
         email: &str,
         key_hash: SecretHash,
         accounts: &[AccountId],
+        _actor: &Actor,
     ) -> Result<ApiUser, StoreError> {
         let email = email.to_ascii_lowercase();
         let accounts = accounts.to_vec();
@@ -242,13 +240,16 @@ impl Store for SqliteStore {
         self.read(credentials::list_api_users).await
     }
 
-    async fn revoke_api_key(&self, email: &str) -> Result<bool, StoreError> {
+    async fn revoke_api_key(&self, email: &str, _actor: &Actor) -> Result<bool, StoreError> {
         let email = email.to_ascii_lowercase();
         self.writer
             .write(move |conn| credentials::revoke_api_key(conn, &email))
             .await
     }
+}
 
+#[async_trait]
+impl BehaviorStore for SqliteStore {
     async fn behaviors(&self, account: AccountId) -> Result<AccountBehaviors, StoreError> {
         self.read(move |conn| behaviors::load(conn, account)).await
     }
@@ -257,16 +258,21 @@ impl Store for SqliteStore {
         &self,
         account: AccountId,
         update: BehaviorUpdate,
+        _actor: &Actor,
     ) -> Result<AccountBehaviors, StoreError> {
         self.writer
             .write(move |conn| behaviors::update(conn, account, &update))
             .await
     }
+}
 
+#[async_trait]
+impl RiskStore for SqliteStore {
     async fn ingest(
         &self,
         account: AccountId,
         events: Vec<Event>,
+        _actor: &Actor,
     ) -> Result<IngestOutcome, StoreError> {
         self.writer
             .write({
@@ -295,7 +301,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn reset_user(&self, account: AccountId, user_id: Uuid) -> Result<bool, StoreError> {
+    async fn reset_user(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
         self.writer
             .write({
                 let users = self.users.clone();
@@ -303,7 +314,10 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl IntegrationStore for SqliteStore {
     async fn list_integrations(&self, account: AccountId) -> Result<Vec<Integration>, StoreError> {
         self.read(move |conn| integrations::list(conn, account))
             .await
@@ -313,6 +327,7 @@ impl Store for SqliteStore {
         &self,
         account: AccountId,
         fields: IntegrationFields,
+        _actor: &Actor,
     ) -> Result<Integration, StoreError> {
         self.writer
             .write(move |conn| integrations::create(conn, account, fields))
@@ -343,18 +358,27 @@ impl Store for SqliteStore {
         account: AccountId,
         id: Uuid,
         fields: IntegrationFields,
+        _actor: &Actor,
     ) -> Result<Option<Integration>, StoreError> {
         self.writer
             .write(move |conn| integrations::update(conn, account, id, fields))
             .await
     }
 
-    async fn delete_integration(&self, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_integration(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
         self.writer
             .write(move |conn| integrations::delete(conn, account, id))
             .await
     }
+}
 
+#[async_trait]
+impl DumpStore for SqliteStore {
     async fn export(&self, sink: tokio::sync::mpsc::Sender<DumpChunk>) -> Result<(), StoreError> {
         self.read(move |conn| dump::export(conn, &sink)).await
     }
@@ -371,6 +395,18 @@ impl Store for SqliteStore {
             *users = UserCache::new(USER_CACHE_CAPACITY);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn generation(&self) -> u64 {
+        self.changes.generation()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 }
 

@@ -43,32 +43,43 @@ async fn bootstrap_happens_once() -> Result<(), StoreError> {
 #[tokio::test]
 async fn tokens_and_keys() -> Result<(), StoreError> {
     let (_dir, store) = temp_store();
-    let a = store.create_account("a").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
     let missing = AccountId::random();
     assert!(matches!(
-        store.create_token(new_token("x", vec![missing])).await,
+        store.create_token(new_token("x", vec![missing]), &Actor::Cli).await,
         Err(StoreError::UnknownAccount(id)) if id == missing
     ));
-    let token = store.create_token(new_token("s1", vec![a.id])).await?;
+    let token = store
+        .create_token(new_token("s1", vec![a.id]), &Actor::Cli)
+        .await?;
     assert!(
         store
             .token_by_hash(&SecretHash::of("nope"))
             .await?
             .is_none()
     );
-    assert!(store.revoke_token(&token.id).await?);
-    assert!(!store.revoke_token("unknown").await?);
+    assert!(store.revoke_token(&token.id, &Actor::Cli).await?);
+    assert!(!store.revoke_token("unknown", &Actor::Cli).await?);
     let revoked = store.token_by_hash(&SecretHash::of("s1")).await?;
     assert!(revoked.is_some_and(|t| t.revoked_at.is_some()));
     assert_eq!(store.list_tokens().await?.len(), 1);
 
     let user = store
-        .set_api_key("Admin@Example.com", SecretHash::of("k"), &[a.id])
+        .set_api_key(
+            "Admin@Example.com",
+            SecretHash::of("k"),
+            &[a.id],
+            &Actor::Cli,
+        )
         .await?;
     assert_eq!(user.email, "admin@example.com");
     let user = store.api_user("admin@example.com").await?;
     assert!(user.as_ref().is_some_and(|u| u.accounts == vec![a.id]));
-    assert!(store.revoke_api_key("admin@example.com").await?);
+    assert!(
+        store
+            .revoke_api_key("admin@example.com", &Actor::Cli)
+            .await?
+    );
     let user = store.api_user("admin@example.com").await?;
     assert!(user.is_some_and(|u| u.key_hash.is_none()));
     Ok(())
@@ -77,18 +88,20 @@ async fn tokens_and_keys() -> Result<(), StoreError> {
 #[tokio::test]
 async fn behaviors_merge_and_persist() -> Result<(), StoreError> {
     let (dir, store) = temp_store();
-    let a = store.create_account("a").await?;
-    let b = store.create_account("b").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
+    let b = store.create_account("b", &Actor::Cli).await?;
     store
         .update_behaviors(
             a.id,
             update(json!({"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}})),
+            &Actor::Cli,
         )
         .await?;
     let after = store
         .update_behaviors(
             a.id,
             update(json!({"behaviors": {"imp_travel": {"enabled": true, "risk_level": "medium"}}})),
+            &Actor::Cli,
         )
         .await?;
     assert_eq!(after.get("foo").map(|c| c.risk_level), Some(RiskLevel::Low));
@@ -103,7 +116,7 @@ async fn behaviors_merge_and_persist() -> Result<(), StoreError> {
 async fn concurrent_updates_all_survive() -> Result<(), StoreError> {
     let (_dir, store) = temp_store();
     let store = std::sync::Arc::new(store);
-    let a = store.create_account("a").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
     let mut tasks = Vec::new();
     for i in 0..64 {
         let store = store.clone();
@@ -113,6 +126,7 @@ async fn concurrent_updates_all_survive() -> Result<(), StoreError> {
                 .update_behaviors(
                     a.id,
                     update(json!({"behaviors": {id: {"enabled": true, "risk_level": "high"}}})),
+                    &Actor::Cli,
                 )
                 .await
         }));
@@ -127,15 +141,15 @@ async fn concurrent_updates_all_survive() -> Result<(), StoreError> {
 #[tokio::test]
 async fn a_failing_write_is_rolled_back_alone() -> Result<(), StoreError> {
     let (_dir, store) = temp_store();
-    let a = store.create_account("a").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
     // Writes to an account that does not exist violate a foreign key: that one fails, the
     // others committed in the same group stand.
     let ghost = AccountId::random();
     let ok = update(json!({"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}}));
     let (x, y, z) = tokio::join!(
-        store.update_behaviors(a.id, ok.clone()),
-        store.update_behaviors(ghost, ok.clone()),
-        store.create_account("c"),
+        store.update_behaviors(a.id, ok.clone(), &Actor::Cli),
+        store.update_behaviors(ghost, ok.clone(), &Actor::Cli),
+        store.create_account("c", &Actor::Cli),
     );
     assert!(x.is_ok() && z.is_ok());
     assert!(matches!(y, Err(StoreError::Backend(_))));
@@ -148,13 +162,13 @@ async fn generation_moves_on_any_write() -> Result<(), StoreError> {
     let (dir, store) = temp_store();
     let g0 = store.generation();
     assert_eq!(g0, store.generation());
-    store.create_account("a").await?;
+    store.create_account("a", &Actor::Cli).await?;
     let g1 = store.generation();
     assert_ne!(g0, g1);
     // Another process (the admin CLI) writing to the same file is seen too, within a poll.
     let other = SqliteStore::open(dir.path().join("t.db"), SqliteOptions::default())?;
     let g2 = store.generation();
-    other.create_account("b").await?;
+    other.create_account("b", &Actor::Cli).await?;
     tokio::time::sleep(changes::POLL_INTERVAL * 2).await;
     assert_ne!(store.generation(), g2);
     Ok(())

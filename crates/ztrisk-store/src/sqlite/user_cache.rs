@@ -6,18 +6,13 @@
 //! group whose commit then fails are dropped again ([`UserCache::committed`]).
 
 use std::collections::HashMap;
-use ztrisk_core::detect::UserState;
+use ztrisk_core::scoring::ScoringUser;
 
-/// Everything ingest needs about a user.
+/// Everything ingest needs about a user, under the user's row key.
 #[derive(Debug, Clone)]
 pub struct CachedUser {
     pub key: i64,
-    pub state: UserState,
-    pub name: String,
-    pub last_reset_at: Option<i64>,
-    pub risk_rank: i64,
-    pub risk_event_count: i64,
-    pub last_risk_event_at: Option<i64>,
+    pub user: ScoringUser,
 }
 
 type Key = (i64, String);
@@ -77,12 +72,7 @@ mod tests {
     fn user(key: i64) -> CachedUser {
         CachedUser {
             key,
-            state: UserState::default(),
-            name: "n".into(),
-            last_reset_at: None,
-            risk_rank: 0,
-            risk_event_count: 0,
-            last_risk_event_at: None,
+            user: ScoringUser::new("n".into()),
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_store::model::{Paging, SummaryQuery};
+use ztrisk_store::prelude::*;
 use ztrisk_store::testing::{PgSchema, with_option};
 use ztrisk_store::{PostgresStore, SqliteOptions, SqliteStore, Store};
 
@@ -30,12 +31,12 @@ fn rate(n: usize, elapsed: Duration) -> f64 {
 }
 
 async fn measure(name: &str, store: Arc<dyn Store>) {
-    let account = must(store.create_account("bench").await).id;
+    let account = must(store.create_account("bench", &Actor::Cli).await).id;
     enable_everything(&*store, account).await;
     // Creates the users (and warms caches and prepared statements).
     must(
         store
-            .ingest(account, mixed_events(BATCH, USERS, 1, 0))
+            .ingest(account, mixed_events(BATCH, USERS, 1, 0), &Actor::Cli)
             .await,
     );
 
@@ -44,7 +45,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) {
     for i in 0..BATCHES {
         let events = mixed_events(BATCH, USERS, 100 + i as u64, (i as i64 + 1) * 1_000_000_000);
         let start = Instant::now();
-        let out = must(store.ingest(account, events).await);
+        let out = must(store.ingest(account, events, &Actor::Cli).await);
         times.push(start.elapsed());
         risk += out.risk_events;
     }
@@ -56,7 +57,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) {
     let start = Instant::now();
     for i in 0..singles {
         let e = mixed_events(1, USERS, 5000 + i as u64, 9_000_000_000 + i as i64 * 1000);
-        must(store.ingest(account, e).await);
+        must(store.ingest(account, e, &Actor::Cli).await);
     }
     let single = start.elapsed() / singles;
     // The same, 8 callers at once (each its own users): can commits be grouped?
@@ -67,7 +68,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             for i in 0..50u64 {
                 let e = mixed_events(1, USERS, 9000 + t * 100 + i, 9_500_000_000 + i as i64);
-                must(store.ingest(account, e).await);
+                must(store.ingest(account, e, &Actor::Cli).await);
             }
         }));
     }
@@ -79,7 +80,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) {
     // Point reads, one at a time and 8 at a time.
     must(
         store
-            .create_token(new_token("bench-token", vec![account]))
+            .create_token(new_token("bench-token", vec![account]), &Actor::Cli)
             .await,
     );
     let hash = SecretHash::of("bench-token");
@@ -266,8 +267,12 @@ async fn bench_postgres_read_path() {
         return;
     };
     let store = must(PostgresStore::connect(schema.url(), pg_options()).await);
-    let account = must(store.create_account("a").await).id;
-    must(store.create_token(new_token("t", vec![account])).await);
+    let account = must(store.create_account("a", &Actor::Cli).await).id;
+    must(
+        store
+            .create_token(new_token("t", vec![account]), &Actor::Cli)
+            .await,
+    );
     let hash = SecretHash::of("t");
     let (client, conn) = must(tokio_postgres::connect(schema.url(), tokio_postgres::NoTls).await);
     tokio::spawn(conn);

@@ -13,9 +13,10 @@ use ztrisk_core::behaviors::AccountBehaviors;
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::{AccountId, PermissionSet, RiskLevel};
 use ztrisk_store::model::{
-    Direction, IngestOutcome, IntegrationFields, NewToken, Paging, RiskEventOrder, SummaryOrder,
-    SummaryQuery, UserEventsQuery,
+    Direction, IngestOutcome, IntegrationFields, IntegrationType, NewToken, Paging, RiskEventOrder,
+    SummaryOrder, SummaryQuery, UserEventsQuery,
 };
+use ztrisk_store::prelude::*;
 use ztrisk_store::{Store, StoreError};
 
 type R = Result<(), StoreError>;
@@ -42,19 +43,21 @@ pub async fn bootstrap_happens_once(h: &Harness) -> R {
 
 pub async fn tokens_and_keys(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?;
-    let b = store.create_account("b").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
+    let b = store.create_account("b", &Actor::Cli).await?;
     let missing = AccountId::random();
     assert!(matches!(
-        store.create_token(new_token("x", vec![a.id, missing])).await,
+        store.create_token(new_token("x", vec![a.id, missing]), &Actor::Cli).await,
         Err(StoreError::UnknownAccount(id)) if id == missing
     ));
     assert!(matches!(
-        store.create_token(new_token("x", vec![])).await,
+        store
+            .create_token(new_token("x", vec![]), &Actor::Cli)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let token = store
-        .create_token(new_token("s1", vec![b.id, a.id, a.id]))
+        .create_token(new_token("s1", vec![b.id, a.id, a.id]), &Actor::Cli)
         .await?;
     let found = store
         .token_by_hash(&SecretHash::of("s1"))
@@ -79,16 +82,16 @@ pub async fn tokens_and_keys(h: &Harness) -> R {
         ),
         ..new_token("s2", vec![a.id])
     };
-    let expiring = store.create_token(expiring).await?;
+    let expiring = store.create_token(expiring, &Actor::Cli).await?;
     let found = store.token_by_hash(&SecretHash::of("s2")).await?;
     assert_eq!(found.and_then(|t| t.expires_at), expiring.expires_at);
 
-    assert!(store.revoke_token(&token.id).await?);
+    assert!(store.revoke_token(&token.id, &Actor::Cli).await?);
     assert!(
-        store.revoke_token(&token.id).await?,
+        store.revoke_token(&token.id, &Actor::Cli).await?,
         "revoking twice is fine"
     );
-    assert!(!store.revoke_token("unknown").await?);
+    assert!(!store.revoke_token("unknown", &Actor::Cli).await?);
     let revoked = store.token_by_hash(&SecretHash::of("s1")).await?;
     assert!(revoked.is_some_and(|t| t.revoked_at.is_some()));
     let listed: HashSet<String> = store
@@ -104,22 +107,42 @@ pub async fn tokens_and_keys(h: &Harness) -> R {
 
     assert!(matches!(
         store
-            .set_api_key("x@example.com", SecretHash::of("k"), &[missing])
+            .set_api_key(
+                "x@example.com",
+                SecretHash::of("k"),
+                &[missing],
+                &Actor::Cli
+            )
             .await,
         Err(StoreError::UnknownAccount(_))
     ));
     let user = store
-        .set_api_key("Admin@Example.com", SecretHash::of("k"), &[a.id])
+        .set_api_key(
+            "Admin@Example.com",
+            SecretHash::of("k"),
+            &[a.id],
+            &Actor::Cli,
+        )
         .await?;
     assert_eq!(user.email, "admin@example.com");
     assert_eq!(user.key_hash.map(|k| k.0), Some(SecretHash::of("k").0));
     let user = store
-        .set_api_key("admin@example.com", SecretHash::of("k2"), &[b.id])
+        .set_api_key(
+            "admin@example.com",
+            SecretHash::of("k2"),
+            &[b.id],
+            &Actor::Cli,
+        )
         .await?;
     assert_eq!(user.accounts, sorted, "accounts are added, not replaced");
     assert_eq!(user.key_hash.map(|k| k.0), Some(SecretHash::of("k2").0));
     store
-        .set_api_key("other@example.com", SecretHash::of("k3"), &[b.id])
+        .set_api_key(
+            "other@example.com",
+            SecretHash::of("k3"),
+            &[b.id],
+            &Actor::Cli,
+        )
         .await?;
     let user = store.api_user("ADMIN@example.com").await?;
     assert!(user.as_ref().is_some_and(|u| u.accounts == sorted));
@@ -131,8 +154,16 @@ pub async fn tokens_and_keys(h: &Harness) -> R {
         .map(|u| u.email)
         .collect();
     assert_eq!(emails, vec!["admin@example.com", "other@example.com"]);
-    assert!(store.revoke_api_key("admin@example.com").await?);
-    assert!(!store.revoke_api_key("admin@example.com").await?);
+    assert!(
+        store
+            .revoke_api_key("admin@example.com", &Actor::Cli)
+            .await?
+    );
+    assert!(
+        !store
+            .revoke_api_key("admin@example.com", &Actor::Cli)
+            .await?
+    );
     let user = store.api_user("admin@example.com").await?;
     assert!(user.is_some_and(|u| u.key_hash.is_none()));
     Ok(())
@@ -140,12 +171,13 @@ pub async fn tokens_and_keys(h: &Harness) -> R {
 
 pub async fn behaviors_merge_and_persist(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?;
-    let b = store.create_account("b").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
+    let b = store.create_account("b", &Actor::Cli).await?;
     store
         .update_behaviors(
             a.id,
             update(json!({"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}})),
+            &Actor::Cli,
         )
         .await?;
     let after = store
@@ -156,6 +188,7 @@ pub async fn behaviors_merge_and_persist(h: &Harness) -> R {
                                "settings": {"max_speed_kmh": 500}},
                 "failed_logins": {"enabled": true, "risk_level": "high"}
             }})),
+            &Actor::Cli,
         )
         .await?;
     assert_eq!(after.get("foo").map(|c| c.risk_level), Some(RiskLevel::Low));
@@ -168,7 +201,7 @@ pub async fn behaviors_merge_and_persist(h: &Harness) -> R {
     // An empty update changes nothing and returns the configuration.
     assert_eq!(
         store
-            .update_behaviors(a.id, update(json!({"behaviors": {}})))
+            .update_behaviors(a.id, update(json!({"behaviors": {}})), &Actor::Cli)
             .await?,
         after
     );
@@ -180,7 +213,7 @@ pub async fn behaviors_merge_and_persist(h: &Harness) -> R {
 
 pub async fn concurrent_behavior_updates_all_survive(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
     let mut tasks = Vec::new();
     for i in 0..64 {
         let store = store.clone();
@@ -190,6 +223,7 @@ pub async fn concurrent_behavior_updates_all_survive(h: &Harness) -> R {
                 .update_behaviors(
                     a.id,
                     update(json!({"behaviors": {id: {"enabled": true, "risk_level": "high"}}})),
+                    &Actor::Cli,
                 )
                 .await
         }));
@@ -203,15 +237,15 @@ pub async fn concurrent_behavior_updates_all_survive(h: &Harness) -> R {
 
 pub async fn a_failing_write_is_rolled_back_alone(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?;
+    let a = store.create_account("a", &Actor::Cli).await?;
     // Writes to an account that does not exist violate a foreign key: that one fails, the
     // others stand.
     let ghost = AccountId::random();
     let ok = update(json!({"behaviors": {"foo": {"enabled": true, "risk_level": "low"}}}));
     let (x, y, z) = tokio::join!(
-        store.update_behaviors(a.id, ok.clone()),
-        store.update_behaviors(ghost, ok.clone()),
-        store.create_account("c"),
+        store.update_behaviors(a.id, ok.clone(), &Actor::Cli),
+        store.update_behaviors(ghost, ok.clone(), &Actor::Cli),
+        store.create_account("c", &Actor::Cli),
     );
     assert!(x.is_ok() && z.is_ok(), "{x:?} {z:?}");
     assert!(matches!(y, Err(StoreError::Backend(_))), "{y:?}");
@@ -219,7 +253,12 @@ pub async fn a_failing_write_is_rolled_back_alone(h: &Harness) -> R {
     assert!(store.behaviors(a.id).await?.get("foo").is_some());
     // The store still works after a failed transaction (its connection was cleaned up).
     for _ in 0..20 {
-        assert!(store.update_behaviors(ghost, ok.clone()).await.is_err());
+        assert!(
+            store
+                .update_behaviors(ghost, ok.clone(), &Actor::Cli)
+                .await
+                .is_err()
+        );
     }
     assert_eq!(store.list_accounts().await?.len(), 2);
     Ok(())
@@ -227,14 +266,14 @@ pub async fn a_failing_write_is_rolled_back_alone(h: &Harness) -> R {
 
 pub async fn unknown_accounts(h: &Harness) -> R {
     let store = h.open().await;
-    store.create_account("a").await?;
+    store.create_account("a", &Actor::Cli).await?;
     let ghost = AccountId::random();
     assert!(matches!(
-        store.ingest(ghost, vec![failed_login("a@x.io", 0)]).await,
+        store.ingest(ghost, vec![failed_login("a@x.io", 0)], &Actor::Cli).await,
         Err(StoreError::UnknownAccount(id)) if id == ghost
     ));
     assert!(matches!(
-        store.ingest(ghost, vec![]).await,
+        store.ingest(ghost, vec![], &Actor::Cli).await,
         Err(StoreError::UnknownAccount(_))
     ));
     assert_eq!(store.behaviors(ghost).await?, AccountBehaviors::default());
@@ -248,7 +287,7 @@ pub async fn unknown_accounts(h: &Harness) -> R {
             .is_none()
     );
     assert!(matches!(
-        store.reset_user(ghost, user).await,
+        store.reset_user(ghost, user, &Actor::Cli).await,
         Err(StoreError::UnknownAccount(_))
     ));
     assert!(store.list_integrations(ghost).await?.is_empty());
@@ -257,8 +296,10 @@ pub async fn unknown_accounts(h: &Harness) -> R {
 
 pub async fn ingest_is_idempotent(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?.id;
-    store.update_behaviors(a, enable(&["custom_x"])).await?;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
+    store
+        .update_behaviors(a, enable(&["custom_x"]), &Actor::Cli)
+        .await?;
     let batch = vec![
         signal("u@x.io", 0, "custom_x", Some("e1")),
         signal("u@x.io", 10, "custom_x", Some("e2")),
@@ -267,7 +308,7 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
         // No id: never a duplicate.
         signal("v@x.io", 20, "custom_x", None),
     ];
-    let first = store.ingest(a, batch.clone()).await?;
+    let first = store.ingest(a, batch.clone(), &Actor::Cli).await?;
     assert_eq!(
         first,
         IngestOutcome {
@@ -276,7 +317,7 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
             risk_events: 2
         }
     );
-    let again = store.ingest(a, batch).await?;
+    let again = store.ingest(a, batch, &Actor::Cli).await?;
     assert_eq!(
         again,
         IngestOutcome {
@@ -286,14 +327,20 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
         }
     );
     // An id reused with another timestamp is a new event; an id is per account.
-    let b = store.create_account("b").await?.id;
+    let b = store.create_account("b", &Actor::Cli).await?.id;
     let reused = vec![signal("u@x.io", 99, "custom_x", Some("e1"))];
-    assert_eq!(store.ingest(a, reused.clone()).await?.accepted, 1);
-    assert_eq!(store.ingest(b, reused).await?.accepted, 1);
-    assert_eq!(store.ingest(a, vec![]).await?, IngestOutcome::default());
+    assert_eq!(
+        store.ingest(a, reused.clone(), &Actor::Cli).await?.accepted,
+        1
+    );
+    assert_eq!(store.ingest(b, reused, &Actor::Cli).await?.accepted, 1);
+    assert_eq!(
+        store.ingest(a, vec![], &Actor::Cli).await?,
+        IngestOutcome::default()
+    );
     // Duplicates still create their user (as the first sighting would).
     let dup_only = vec![signal("new@x.io", 0, "custom_x", Some("e1"))];
-    assert_eq!(store.ingest(a, dup_only).await?.duplicates, 1);
+    assert_eq!(store.ingest(a, dup_only, &Actor::Cli).await?.duplicates, 1);
     let summary = store.summary(a, SummaryQuery::default()).await?;
     assert_eq!(summary.items.len(), 2);
     Ok(())
@@ -301,20 +348,20 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
 
 pub async fn failed_logins_fire_once_per_burst(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?.id;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
     store
-        .update_behaviors(a, enable(&["failed_logins"]))
+        .update_behaviors(a, enable(&["failed_logins"]), &Actor::Cli)
         .await?;
     // 25 failed logins within the 300 s window: one risk event.
     let burst: Vec<_> = (0..25).map(|i| failed_login("u@x.io", i)).collect();
-    assert_eq!(store.ingest(a, burst).await?.risk_events, 1);
+    assert_eq!(store.ingest(a, burst, &Actor::Cli).await?.risk_events, 1);
     // Nine more after the window: below the threshold again.
     let later: Vec<_> = (0..9).map(|i| failed_login("u@x.io", 1000 + i)).collect();
-    assert_eq!(store.ingest(a, later).await?.risk_events, 0);
+    assert_eq!(store.ingest(a, later, &Actor::Cli).await?.risk_events, 0);
     // The tenth, in a batch of its own: fires.
     assert_eq!(
         store
-            .ingest(a, vec![failed_login("u@x.io", 1010)])
+            .ingest(a, vec![failed_login("u@x.io", 1010)], &Actor::Cli)
             .await?
             .risk_events,
         1
@@ -330,8 +377,10 @@ pub async fn failed_logins_fire_once_per_burst(h: &Harness) -> R {
 
 pub async fn impossible_travel_is_detected(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?.id;
-    store.update_behaviors(a, enable(&["imp_travel"])).await?;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
+    store
+        .update_behaviors(a, enable(&["imp_travel"]), &Actor::Cli)
+        .await?;
     // Paris, then New York ten minutes later.
     let out = store
         .ingest(
@@ -343,12 +392,17 @@ pub async fn impossible_travel_is_detected(h: &Harness) -> R {
                 login_at("v@x.io", 0, 48.85, 2.35),
                 login_at("v@x.io", 36_000, 48.86, 2.36),
             ],
+            &Actor::Cli,
         )
         .await?;
     assert_eq!(out.risk_events, 1);
     // Across batches too: the state is kept.
     let out = store
-        .ingest(a, vec![login_at("v@x.io", 36_060, -33.87, 151.2)])
+        .ingest(
+            a,
+            vec![login_at("v@x.io", 36_060, -33.87, 151.2)],
+            &Actor::Cli,
+        )
         .await?;
     assert_eq!(out.risk_events, 1);
     let summary = store.summary(a, SummaryQuery::default()).await?;
@@ -368,8 +422,10 @@ pub async fn impossible_travel_is_detected(h: &Harness) -> R {
 
 pub async fn user_ids_are_kept_only_when_free(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?.id;
-    store.update_behaviors(a, enable(&["custom_x"])).await?;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
+    store
+        .update_behaviors(a, enable(&["custom_x"]), &Actor::Cli)
+        .await?;
     let wanted = uuid::Uuid::new_v4();
     let with_user = |email: &str, id: uuid::Uuid, name: Option<&str>, seconds: i64| {
         let mut user = json!({"email": email, "id": id.to_string()});
@@ -387,11 +443,16 @@ pub async fn user_ids_are_kept_only_when_free(h: &Harness) -> R {
                 with_user("first@x.io", wanted, Some("First"), 0),
                 with_user("second@x.io", wanted, None, 0),
             ],
+            &Actor::Cli,
         )
         .await?;
     // A later batch asking for it again for a third email: taken.
     store
-        .ingest(a, vec![with_user("third@x.io", wanted, None, 0)])
+        .ingest(
+            a,
+            vec![with_user("third@x.io", wanted, None, 0)],
+            &Actor::Cli,
+        )
         .await?;
     let summary = store.summary(a, SummaryQuery::default()).await?;
     assert_eq!(summary.items.len(), 3);
@@ -420,6 +481,7 @@ pub async fn user_ids_are_kept_only_when_free(h: &Harness) -> R {
                 Some("Renamed"),
                 7200,
             )],
+            &Actor::Cli,
         )
         .await?;
     let risk = store
@@ -437,7 +499,7 @@ pub async fn user_ids_are_kept_only_when_free(h: &Harness) -> R {
 
 /// Four users with known levels, counts and times (see the comments).
 async fn scored_account(store: &Arc<dyn Store>) -> Result<AccountId, StoreError> {
-    let a = store.create_account("a").await?.id;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
     store
         .update_behaviors(
             a,
@@ -446,6 +508,7 @@ async fn scored_account(store: &Arc<dyn Store>) -> Result<AccountId, StoreError>
                 "med_b": {"enabled": true, "risk_level": "medium"},
                 "high_b": {"enabled": true, "risk_level": "high"},
             }})),
+            &Actor::Cli,
         )
         .await?;
     store
@@ -459,6 +522,7 @@ async fn scored_account(store: &Arc<dyn Store>) -> Result<AccountId, StoreError>
                 signal("d@x.io", 400, "high_b", None), // d: high, 1, t=400
                 signal("e@x.io", 400, "unknown_b", None), // e: never scored
             ],
+            &Actor::Cli,
         )
         .await?;
     Ok(a)
@@ -600,9 +664,13 @@ pub async fn reset_clears_risk_until_the_next_event(h: &Harness) -> R {
     let full = store.summary(a, paged).await?;
     assert_eq!(full.total_count, 4);
     let d = full.items[0].user_id;
-    assert!(store.reset_user(a, d).await?);
-    assert!(store.reset_user(a, d).await?, "idempotent");
-    assert!(!store.reset_user(a, uuid::Uuid::new_v4()).await?);
+    assert!(store.reset_user(a, d, &Actor::Cli).await?);
+    assert!(store.reset_user(a, d, &Actor::Cli).await?, "idempotent");
+    assert!(
+        !store
+            .reset_user(a, uuid::Uuid::new_v4(), &Actor::Cli)
+            .await?
+    );
     let after = store.summary(a, paged).await?;
     assert_eq!(after.total_count, 3);
     assert!(after.items.iter().all(|u| u.user_id != d));
@@ -616,7 +684,7 @@ pub async fn reset_clears_risk_until_the_next_event(h: &Harness) -> R {
     assert_eq!(risk.events.total_count, 0);
     // The reset also cleared repeat suppression: the same behavior fires again at once.
     let out = store
-        .ingest(a, vec![signal("d@x.io", 401, "low_b", None)])
+        .ingest(a, vec![signal("d@x.io", 401, "low_b", None)], &Actor::Cli)
         .await?;
     assert_eq!(out.risk_events, 1);
     let risk = store
@@ -631,30 +699,30 @@ pub async fn reset_clears_risk_until_the_next_event(h: &Harness) -> R {
 
 pub async fn integrations_and_conflicts(h: &Harness) -> R {
     let store = h.open().await;
-    let a = store.create_account("a").await?.id;
-    let b = store.create_account("b").await?.id;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
+    let b = store.create_account("b", &Actor::Cli).await?.id;
     let fields = |reference: &str, url: &str| IntegrationFields {
-        integration_type: "Okta".into(),
+        integration_type: IntegrationType::Okta,
         active: true,
         reference_id: reference.into(),
         tenant_url: url.into(),
     };
     let one = store
-        .create_integration(a, fields("ref-1", "https://one.okta.com"))
+        .create_integration(a, fields("ref-1", "https://one.okta.com"), &Actor::Cli)
         .await?;
     let two = store
-        .create_integration(a, fields("", "https://two.okta.com"))
+        .create_integration(a, fields("", "https://two.okta.com"), &Actor::Cli)
         .await?;
     // Empty reference ids never conflict; other accounts have their own.
     store
-        .create_integration(a, fields("", "https://three.okta.com"))
+        .create_integration(a, fields("", "https://three.okta.com"), &Actor::Cli)
         .await?;
     store
-        .create_integration(b, fields("ref-1", "https://b.okta.com"))
+        .create_integration(b, fields("ref-1", "https://b.okta.com"), &Actor::Cli)
         .await?;
     assert!(matches!(
         store
-            .create_integration(a, fields("ref-1", "https://dup.okta.com"))
+            .create_integration(a, fields("ref-1", "https://dup.okta.com"), &Actor::Cli)
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -672,7 +740,12 @@ pub async fn integrations_and_conflicts(h: &Harness) -> R {
     // Updating to a taken reference conflicts, even for an unknown id; to its own is fine.
     assert!(matches!(
         store
-            .update_integration(a, two.id, fields("ref-1", "https://x.okta.com"))
+            .update_integration(
+                a,
+                two.id,
+                fields("ref-1", "https://x.okta.com"),
+                &Actor::Cli
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -681,7 +754,8 @@ pub async fn integrations_and_conflicts(h: &Harness) -> R {
             .update_integration(
                 a,
                 uuid::Uuid::new_v4(),
-                fields("ref-1", "https://x.okta.com")
+                fields("ref-1", "https://x.okta.com"),
+                &Actor::Cli
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -692,27 +766,37 @@ pub async fn integrations_and_conflicts(h: &Harness) -> R {
             one.id,
             IntegrationFields {
                 active: false,
-                integration_type: "Ignored".into(),
+                integration_type: IntegrationType::Okta,
                 ..fields("ref-1", "https://new.okta.com")
             },
+            &Actor::Cli,
         )
         .await?
         .unwrap_or_else(|| panic!("update lost"));
     assert!(!updated.active);
     assert_eq!(updated.tenant_url, "https://new.okta.com");
-    assert_eq!(updated.integration_type, "Okta", "the type never changes");
+    assert_eq!(
+        updated.integration_type,
+        IntegrationType::Okta,
+        "the type never changes"
+    );
     assert_eq!(updated.created_at, one.created_at);
     assert!(
         store
-            .update_integration(a, uuid::Uuid::new_v4(), fields("", "https://x.okta.com"))
+            .update_integration(
+                a,
+                uuid::Uuid::new_v4(),
+                fields("", "https://x.okta.com"),
+                &Actor::Cli
+            )
             .await?
             .is_none()
     );
-    assert!(store.delete_integration(a, one.id).await?);
-    assert!(!store.delete_integration(a, one.id).await?);
+    assert!(store.delete_integration(a, one.id, &Actor::Cli).await?);
+    assert!(!store.delete_integration(a, one.id, &Actor::Cli).await?);
     // Its reference id is free again.
     store
-        .create_integration(a, fields("ref-1", "https://again.okta.com"))
+        .create_integration(a, fields("ref-1", "https://again.okta.com"), &Actor::Cli)
         .await?;
     Ok(())
 }
@@ -721,25 +805,27 @@ pub async fn generation_moves_on_every_cached_write(h: &Harness) -> R {
     let store = h.open().await;
     let g0 = store.generation();
     assert_eq!(g0, store.generation(), "stable without writes");
-    let a = store.create_account("a").await?.id;
+    let a = store.create_account("a", &Actor::Cli).await?.id;
     let g1 = store.generation();
     assert_ne!(g0, g1, "our own write is seen at once");
-    store.update_behaviors(a, enable(&["custom_x"])).await?;
+    store
+        .update_behaviors(a, enable(&["custom_x"]), &Actor::Cli)
+        .await?;
     let g2 = store.generation();
     assert_ne!(g1, g2);
     let (token, _) = new_token_for(&store, a).await?;
-    store.revoke_token(&token).await?;
+    store.revoke_token(&token, &Actor::Cli).await?;
     let g3 = store.generation();
     assert_ne!(g2, g3, "a revocation is seen at once");
     // Ingest changes nothing callers cache; it may leave the generation alone (PostgreSQL
     // does, to spare every ingest a NOTIFY).
     store
-        .ingest(a, vec![signal("u@x.io", 0, "custom_x", None)])
+        .ingest(a, vec![signal("u@x.io", 0, "custom_x", None)], &Actor::Cli)
         .await?;
     let g3 = store.generation();
     // Another process (the admin CLI, a replica) writing to the same database is seen too.
     let other = h.open().await;
-    other.create_account("b").await?;
+    other.create_account("b", &Actor::Cli).await?;
     assert!(
         eventually(Duration::from_secs(1), || store.generation() != g3).await,
         "{}: a write by another store was not seen within a second",
@@ -755,7 +841,7 @@ async fn new_token_for(
 ) -> Result<(String, ztrisk_store::model::TokenRecord), ztrisk_store::StoreError> {
     let mut token = admin_token();
     token.accounts = vec![account];
-    let record = store.create_token(token).await?;
+    let record = store.create_token(token, &Actor::Cli).await?;
     Ok((record.id.clone(), record))
 }
 
@@ -776,7 +862,7 @@ pub async fn replicas_bootstrap_once(h: &Harness) -> R {
 
 pub async fn replicas_keep_every_behavior_update(h: &Harness) -> R {
     let stores = [h.open().await, h.open().await];
-    let a = stores[0].create_account("a").await?.id;
+    let a = stores[0].create_account("a", &Actor::Cli).await?.id;
     let mut tasks = Vec::new();
     for i in 0..40 {
         let store = stores[i % 2].clone();
@@ -786,6 +872,7 @@ pub async fn replicas_keep_every_behavior_update(h: &Harness) -> R {
                 .update_behaviors(
                     a,
                     update(json!({"behaviors": {id: {"enabled": true, "risk_level": "low"}}})),
+                    &Actor::Cli,
                 )
                 .await
         }));
@@ -800,8 +887,9 @@ pub async fn replicas_keep_every_behavior_update(h: &Harness) -> R {
 
 pub async fn replicas_split_failed_logins_fire_once(h: &Harness) -> R {
     let (one, two) = (h.open().await, h.open().await);
-    let a = one.create_account("a").await?.id;
-    one.update_behaviors(a, enable(&["failed_logins"])).await?;
+    let a = one.create_account("a", &Actor::Cli).await?.id;
+    one.update_behaviors(a, enable(&["failed_logins"]), &Actor::Cli)
+        .await?;
     for round in 0..5i64 {
         let base = round * 10_000;
         let email = format!("u{round}@x.io");
@@ -811,7 +899,9 @@ pub async fn replicas_split_failed_logins_fire_once(h: &Harness) -> R {
         for i in 0..10 {
             let store = if i % 2 == 0 { one.clone() } else { two.clone() };
             let e = failed_login(&email, base + i);
-            tasks.push(tokio::spawn(async move { store.ingest(a, vec![e]).await }));
+            tasks.push(tokio::spawn(async move {
+                store.ingest(a, vec![e], &Actor::Cli).await
+            }));
         }
         let mut fired = 0;
         for task in tasks {
@@ -830,14 +920,19 @@ pub async fn replicas_split_failed_logins_fire_once(h: &Harness) -> R {
 
 pub async fn replicas_see_impossible_travel(h: &Harness) -> R {
     let (one, two) = (h.open().await, h.open().await);
-    let a = one.create_account("a").await?.id;
-    one.update_behaviors(a, enable(&["imp_travel"])).await?;
+    let a = one.create_account("a", &Actor::Cli).await?.id;
+    one.update_behaviors(a, enable(&["imp_travel"]), &Actor::Cli)
+        .await?;
     for round in 0..5i64 {
         let email = format!("u{round}@x.io");
         let base = round * 100_000;
         let (x, y) = tokio::join!(
-            one.ingest(a, vec![login_at(&email, base, 48.85, 2.35)]),
-            two.ingest(a, vec![login_at(&email, base + 600, 40.71, -74.0)]),
+            one.ingest(a, vec![login_at(&email, base, 48.85, 2.35)], &Actor::Cli),
+            two.ingest(
+                a,
+                vec![login_at(&email, base + 600, 40.71, -74.0)],
+                &Actor::Cli
+            ),
         );
         assert_eq!(x?.risk_events + y?.risk_events, 1, "round {round}");
     }
@@ -846,12 +941,14 @@ pub async fn replicas_see_impossible_travel(h: &Harness) -> R {
 
 pub async fn replicas_see_revocations_at_once(h: &Harness) -> R {
     let (one, two) = (h.open().await, h.open().await);
-    let a = one.create_account("a").await?.id;
-    let token = one.create_token(new_token("secret", vec![a])).await?;
+    let a = one.create_account("a", &Actor::Cli).await?.id;
+    let token = one
+        .create_token(new_token("secret", vec![a]), &Actor::Cli)
+        .await?;
     let seen = two.token_by_hash(&SecretHash::of("secret")).await?;
     assert!(seen.is_some_and(|t| t.revoked_at.is_none()));
     let before = two.generation();
-    assert!(one.revoke_token(&token.id).await?);
+    assert!(one.revoke_token(&token.id, &Actor::Cli).await?);
     let seen = two.token_by_hash(&SecretHash::of("secret")).await?;
     assert!(seen.is_some_and(|t| t.revoked_at.is_some()));
     assert!(
@@ -863,8 +960,9 @@ pub async fn replicas_see_revocations_at_once(h: &Harness) -> R {
 
 pub async fn replicas_ingest_many_users_concurrently(h: &Harness) -> R {
     let (one, two) = (h.open().await, h.open().await);
-    let a = one.create_account("a").await?.id;
-    one.update_behaviors(a, enable(&["failed_logins"])).await?;
+    let a = one.create_account("a", &Actor::Cli).await?.id;
+    one.update_behaviors(a, enable(&["failed_logins"]), &Actor::Cli)
+        .await?;
     // Overlapping batches of 20 users, in different orders, through both stores at once: no
     // deadlock, no lost event. Each user gets 20 failed logins in all: two risk events.
     let emails: Vec<String> = (0..20).map(|i| format!("user{i:02}@x.io")).collect();
@@ -882,7 +980,9 @@ pub async fn replicas_ingest_many_users_concurrently(h: &Harness) -> R {
         if batch % 3 == 0 {
             events.reverse();
         }
-        tasks.push(tokio::spawn(async move { store.ingest(a, events).await }));
+        tasks.push(tokio::spawn(async move {
+            store.ingest(a, events, &Actor::Cli).await
+        }));
     }
     let mut total = IngestOutcome::default();
     for task in tasks {
@@ -900,7 +1000,7 @@ pub async fn replicas_ingest_many_users_concurrently(h: &Harness) -> R {
         .iter()
         .flat_map(|e| (0..10).map(move |i| failed_login(e, 100_000 + i)))
         .collect();
-    assert_eq!(two.ingest(a, more).await?.risk_events, 20);
+    assert_eq!(two.ingest(a, more, &Actor::Cli).await?.risk_events, 20);
     assert_eq!(
         one.summary(a, SummaryQuery::default()).await?.items.len(),
         20

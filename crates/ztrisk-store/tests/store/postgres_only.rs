@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use ztrisk_core::events::Event;
 use ztrisk_store::model::{SummaryQuery, UserEventsQuery};
+use ztrisk_store::prelude::*;
 use ztrisk_store::testing::{PgSchema, url_with_search_path};
 use ztrisk_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Store, StoreError};
 
@@ -98,7 +99,7 @@ async fn migrate_alone_and_check_only_mode() {
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
     assert_eq!((report.from, report.to), (0, 3));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
-    must(store.create_account("a").await);
+    must(store.create_account("a", &Actor::Cli).await);
     drop(store);
     schema.drop_schema().await;
 }
@@ -189,7 +190,7 @@ async fn generation_ignores_other_schemas() {
     let store = must(connect(mine.url()).await);
     let other = must(connect(theirs.url()).await);
     let g = store.generation();
-    must(other.create_account("b").await);
+    must(other.create_account("b", &Actor::Cli).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(store.generation(), g);
     // A change made with plain SQL by any other process is seen as soon as it notifies.
@@ -245,7 +246,7 @@ async fn the_listener_reconnects_and_caches_are_bypassed_meanwhile() {
         g > a.max(b),
         "never goes back to a value handed out while deaf"
     );
-    must(writer.create_account("a").await);
+    must(writer.create_account("a", &Actor::Cli).await);
     assert!(eventually(Duration::from_secs(1), || store.generation() != g).await);
     drop((store, writer));
     schema.drop_schema().await;
@@ -355,6 +356,7 @@ pub async fn enable_everything(store: &dyn Store, account: ztrisk_core::AccountI
                     "suspicious_security_domain": {"enabled": true, "risk_level": "low"},
                     "custom_x": {"enabled": true, "risk_level": "high"},
                 }})),
+                &Actor::Cli,
             )
             .await,
     );
@@ -370,7 +372,7 @@ async fn a_large_mixed_workload_matches_sqlite() {
     let mut results = Vec::new();
     for harness in [&lite, &pg] {
         let store = harness.open().await;
-        let a = must(store.create_account("a").await).id;
+        let a = must(store.create_account("a", &Actor::Cli).await).id;
         enable_everything(&*store, a).await;
         let mut outcomes = Vec::new();
         let first = mixed_events(4000, 300, 7, 0);
@@ -378,7 +380,7 @@ async fn a_large_mixed_workload_matches_sqlite() {
         let mut last = first[..2000].to_vec();
         last.extend(mixed_events(2000, 300, 9, 400_000));
         for events in [first, mixed_events(4000, 300, 8, 200_000), last] {
-            outcomes.push(must(store.ingest(a, events).await));
+            outcomes.push(must(store.ingest(a, events, &Actor::Cli).await));
         }
         let summary = must(store.summary(a, SummaryQuery::default()).await);
         let mut users = Vec::new();
@@ -436,11 +438,15 @@ async fn url_options_are_kept() {
         schema.name(),
     );
     let store = must(connect(&url).await);
-    let a = must(store.create_account("a").await).id;
-    must(store.update_behaviors(a, enable(&["custom_x"])).await);
+    let a = must(store.create_account("a", &Actor::Cli).await).id;
     must(
         store
-            .ingest(a, vec![signal("u@x.io", 0, "custom_x", None)])
+            .update_behaviors(a, enable(&["custom_x"]), &Actor::Cli)
+            .await,
+    );
+    must(
+        store
+            .ingest(a, vec![signal("u@x.io", 0, "custom_x", None)], &Actor::Cli)
             .await,
     );
     let db = admin(&schema).await;
@@ -474,8 +480,12 @@ async fn abandoned_writes_leave_no_transaction_open() {
     let app = format!("abandoned_{}", &schema.name()[9..21]);
     let url = format!("{}&application_name={app}", schema.url());
     let store = std::sync::Arc::new(must(connect(&url).await));
-    let a = must(store.create_account("a").await).id;
-    must(store.update_behaviors(a, enable(&["failed_logins"])).await);
+    let a = must(store.create_account("a", &Actor::Cli).await).id;
+    must(
+        store
+            .update_behaviors(a, enable(&["failed_logins"]), &Actor::Cli)
+            .await,
+    );
     let db = admin(&schema).await;
     let mut cut = 0;
     let mut left_open = 0;
@@ -488,13 +498,14 @@ async fn abandoned_writes_leave_no_transaction_open() {
             store.update_behaviors(
                 a,
                 update(json!({"behaviors": {id: {"enabled": true, "risk_level": "low"}}})),
+                &Actor::Cli,
             ),
         )
         .await;
         let email = format!("u{}@x.io", i % 7);
         let cut_ingest = tokio::time::timeout(
             delay,
-            store.ingest(a, vec![crate::failed_login(&email, i as i64)]),
+            store.ingest(a, vec![crate::failed_login(&email, i as i64)], &Actor::Cli),
         )
         .await;
         cut += usize::from(cut_update.is_err()) + usize::from(cut_ingest.is_err());
@@ -517,7 +528,11 @@ async fn abandoned_writes_leave_no_transaction_open() {
     // Every connection is usable and no lock is left behind: these would block otherwise.
     let done = tokio::time::timeout(Duration::from_secs(20), async {
         for _ in 0..20 {
-            must(store.update_behaviors(a, enable(&["imp_travel"])).await);
+            must(
+                store
+                    .update_behaviors(a, enable(&["imp_travel"]), &Actor::Cli)
+                    .await,
+            );
             must(
                 store
                     .ingest(
@@ -525,6 +540,7 @@ async fn abandoned_writes_leave_no_transaction_open() {
                         (0..7)
                             .map(|u| crate::failed_login(&format!("u{u}@x.io"), 999))
                             .collect(),
+                        &Actor::Cli,
                     )
                     .await,
             );

@@ -9,6 +9,7 @@ pub mod users;
 
 use std::fmt;
 use std::process::ExitCode;
+use ztrisk_client::types::Code;
 use ztrisk_client::{ApiError, Client, Error as ClientError};
 
 /// The CLI's default API: a local ztrisk (the SDK's default is Cloudflare's production URL).
@@ -194,12 +195,18 @@ fn exit_status(error: &anyhow::Error) -> u8 {
 }
 
 /// Codes of credential problems that Cloudflare answers with 400.
-const CREDENTIAL_CODES: &[u32] = &[9106, 6003, 6102, 6103, 6111];
+const CREDENTIAL_CODES: &[Code] = &[
+    Code::MissingCredentials,
+    Code::InvalidHeaders,
+    Code::MalformedAuthEmail,
+    Code::MalformedAuthKey,
+    Code::MalformedAuthorization,
+];
 
 fn api_status(e: &ApiError) -> u8 {
     match e.status {
         401 | 403 => EXIT_AUTH,
-        400 if CREDENTIAL_CODES.iter().any(|c| e.has_code(*c)) => EXIT_AUTH,
+        400 if CREDENTIAL_CODES.iter().any(|c| e.has_code(c.number())) => EXIT_AUTH,
         404 => EXIT_NOT_FOUND,
         429 | 500..=599 => EXIT_UNAVAILABLE,
         _ => EXIT_FAILED,
@@ -328,50 +335,50 @@ fn flag_for(pointer: &str) -> Option<String> {
 }
 
 fn hint(e: &ApiError) -> Option<String> {
-    let has = |code| e.has_code(code);
-    let message = |code: u32| {
+    let has = |code: Code| e.has_code(code.number());
+    let message = |code: Code| {
         e.errors
             .iter()
             .find(|i| i.code == code)
             .map(|i| i.message.as_str())
             .unwrap_or_default()
     };
-    Some(if has(9106) {
+    Some(if has(Code::MissingCredentials) {
         "no credentials reached the server: pass --token or set CLOUDFLARE_API_TOKEN".into()
-    } else if has(6111) {
+    } else if has(Code::MalformedAuthorization) {
         "the token is malformed (a ztrisk token is 40 characters of A-Z a-z 0-9 _ -): check \
          --token / CLOUDFLARE_API_TOKEN for stray quotes or spaces"
             .into()
-    } else if has(6102) || has(6103) {
+    } else if has(Code::MalformedAuthEmail) || has(Code::MalformedAuthKey) {
         "the global API key or its email is malformed: check --api-key and --api-email".into()
-    } else if has(10000) {
+    } else if has(Code::AuthenticationError) {
         "the credentials are unknown, revoked or expired: check --token, or create a token on \
          the server with `ztrisk tokens create --account <ID> --permission \"Zero Trust Write\"`"
             .into()
-    } else if has(9109) {
+    } else if has(Code::Unauthorized) {
         "the credentials are valid but may not do this on this account (the message says what \
          is missing): check --account, or use a token with that permission \
          (`ztrisk tokens create --permission ...`)"
             .into()
-    } else if has(7003) || has(7000) {
+    } else if has(Code::CouldNotRoute) || has(Code::NoRoute) {
         "check --account (32 hex characters) and the id you gave (user and integration ids are \
          UUIDs), and that --base-url is the API root (e.g. http://127.0.0.1:8787/client/v4)"
             .into()
-    } else if has(1404) {
-        if message(1404).starts_with("Integration") {
+    } else if has(Code::NotFound) {
+        if message(Code::NotFound).starts_with("Integration") {
             "`ztrisk integrations list` shows the account's integrations".into()
         } else {
             "`ztrisk users list` shows the users at risk (users are known once an event names them)"
                 .into()
         }
-    } else if has(1409) {
+    } else if has(Code::Conflict) {
         "another integration of this account has this reference id: choose another one, or \
          update that integration (`ztrisk integrations get --reference-id <REF>`)"
             .into()
-    } else if has(1001) {
+    } else if has(Code::InvalidRequest) {
         "fix the fields above and try again (every problem is listed; the request changed nothing)"
             .into()
-    } else if has(971) || e.status == 429 {
+    } else if has(Code::RateLimited) || e.status == 429 {
         "the server is rate limiting these credentials: wait a minute and try again".into()
     } else if e.status >= 500 {
         "the server failed; trying again later may help (give its operator the request id)".into()

@@ -11,7 +11,8 @@ use tower::ServiceExt;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
 use ztrisk_store::model::NewToken;
-use ztrisk_store::{SqliteOptions, SqliteStore, Store};
+use ztrisk_store::prelude::*;
+use ztrisk_store::{SqliteOptions, SqliteStore};
 
 fn city(lat: f32, lon: f32, name: &str) -> Mmdb {
     Mmdb::map([

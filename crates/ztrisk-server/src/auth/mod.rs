@@ -4,6 +4,10 @@
 //! `X-Auth-Email` + `X-Auth-Key` global API key. When `Authorization` is present it decides,
 //! because the official SDKs send every credential they were configured with.
 
+pub mod operations;
+
+pub use operations::Operation;
+
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
@@ -13,8 +17,8 @@ use chrono::Utc;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use ztrisk_core::credentials::{self, SecretHash};
-use ztrisk_core::{AccountId, Permission, PermissionSet};
-use ztrisk_store::model::{ApiUser, TokenRecord, TokenStatus};
+use ztrisk_core::{AccountId, PermissionSet};
+use ztrisk_store::model::{Actor, ApiUser, TokenRecord, TokenStatus};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -28,6 +32,16 @@ impl Principal {
         match self {
             Principal::Token(t) => &t.accounts,
             Principal::ApiKey(u) => &u.accounts,
+        }
+    }
+
+    /// Who acts, as the store records it: a token by its id, a key by its owner.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Token(t) => Actor::Token { id: t.id.clone() },
+            Principal::ApiKey(u) => Actor::ApiKey {
+                email: u.email.clone(),
+            },
         }
     }
 
@@ -165,11 +179,6 @@ async fn authenticate_key(
     }
 }
 
-/// What an endpoint requires: at least one of `ACCEPTED`.
-pub trait Operation: Send + Sync + 'static {
-    const ACCEPTED: &'static [Permission];
-}
-
 /// An authenticated caller allowed to perform `O` on the account named in the path.
 ///
 /// Checks run in the order a client can act on: a malformed account id is a 404 (it is not a
@@ -179,9 +188,16 @@ pub struct AccountAccess<O> {
     pub account: AccountId,
     /// The store generation this request read: caches consulted later use the same one.
     pub generation: u64,
-    #[allow(dead_code)]
+    /// Who acts: every write the request makes is recorded as theirs ([`Self::actor`]).
     pub principal: Principal,
     _operation: PhantomData<O>,
+}
+
+impl<O> AccountAccess<O> {
+    /// The actor the store records for this request's writes.
+    pub fn actor(&self) -> Actor {
+        self.principal.actor()
+    }
 }
 
 impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {

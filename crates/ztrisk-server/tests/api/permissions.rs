@@ -1,0 +1,72 @@
+//! The permissions table, checked against the running server: every route answers with the
+//! decision the table records for it, so a handler that names another operation than its row
+//! (or none) fails here.
+
+use reqwest::StatusCode;
+use ztrisk_server::operations::{Access, ROUTES, accepted};
+use ztrisk_server::testing::{TestServer, assert_error, message};
+
+fn concrete(path: &str, server: &TestServer) -> String {
+    let path = path
+        .replace("{account_id}", &server.account.to_string())
+        .replace("{user_id}", "6d1a3a3c-8f5e-4b55-9a59-0f5b8f8a6d11")
+        .replace("{integration_id}", "0b9c1c5e-2d0e-4a8e-bb0f-4a4f1f8bb1d2")
+        .replace("{reference_id}", "some-reference");
+    format!("/client/v4{path}")
+}
+
+#[tokio::test]
+async fn every_route_answers_with_its_decision() {
+    let server = TestServer::start().await;
+    let (powerless, _) = server.token(&[server.account], &[], None).await;
+    for route in ROUTES {
+        let path = match route.access {
+            // The operations endpoints are not under /client/v4.
+            Access::Public => route.path.to_owned(),
+            _ => concrete(route.path, &server),
+        };
+        let body = matches!(route.method.as_str(), "POST" | "PUT").then_some("{}");
+        match route.access {
+            Access::Public => {
+                let (status, _) = server
+                    .call_with(route.method.clone(), &path, &[], None)
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{route:?} without credentials");
+            }
+            Access::AnyToken => {
+                let (status, _) = server
+                    .call(route.method.clone(), &path, &powerless, body)
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{route:?} with a powerless token");
+            }
+            Access::Account(operation) => {
+                let needed = accepted(operation).unwrap_or_else(|| panic!("{operation}"));
+                let refused = server
+                    .call(route.method.clone(), &path, &powerless, body)
+                    .await;
+                assert_error(&refused, StatusCode::FORBIDDEN, &[9109], None);
+                let names: Vec<&str> = needed.iter().map(|p| p.name()).collect();
+                let text = message(&refused.1);
+                assert!(
+                    text.ends_with(&format!(
+                        "requires one of these permissions: {}",
+                        names.join(", ")
+                    )),
+                    "{route:?}: {text}"
+                );
+                // Each accepted permission alone is enough.
+                for permission in needed {
+                    let (token, _) = server.token(&[server.account], &[*permission], None).await;
+                    let (status, answer) =
+                        server.call(route.method.clone(), &path, &token, body).await;
+                    assert_ne!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{route:?} with {permission}: {answer}"
+                    );
+                }
+            }
+        }
+    }
+    server.shutdown().await;
+}

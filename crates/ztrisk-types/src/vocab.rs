@@ -1,0 +1,150 @@
+//! The small vocabularies of the API: sort directions and orders, integration types. Each
+//! enum writes its wire strings once; requests parse them strictly with [`FromStr`]-like
+//! `parse`, and the error lists what is accepted.
+
+use std::fmt;
+
+/// A closed set of wire strings (the enums of this module), for code that parses any of them.
+pub trait Vocabulary: Sized + Copy + 'static {
+    /// The value spelled exactly `text`, if any.
+    fn parse(text: &str) -> Option<Self>;
+    /// The accepted spellings, quoted and comma-separated (for error messages).
+    fn expected() -> String;
+}
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal ),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub enum $name {
+            $( $(#[$vdoc])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the order the API documents them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire,)+ }
+            }
+
+            /// The value spelled exactly `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            /// The accepted spellings, quoted and comma-separated (for error messages).
+            pub fn expected() -> String {
+                Self::ALL
+                    .iter()
+                    .map(|v| format!("{:?}", v.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
+
+        impl Vocabulary for $name {
+            fn parse(text: &str) -> Option<Self> {
+                $name::parse(text)
+            }
+            fn expected() -> String {
+                $name::expected()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("expected one of {}, got {text:?}", Self::expected()))
+                })
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// Sort direction of a listing (`direction=`).
+    Direction {
+        /// Largest, highest or newest first (the default).
+        #[default]
+        Desc = "desc",
+        /// Smallest, lowest or oldest first.
+        Asc = "asc",
+    }
+}
+
+wire_enum! {
+    /// Order of the summary's users (`order_by=` of GET `/summary`).
+    SummaryOrder {
+        /// By highest level, then newest event (the default).
+        #[default]
+        MaxRiskLevel = "max_risk_level",
+        /// By newest event.
+        Timestamp = "timestamp",
+        /// By number of risk events.
+        EventCount = "event_count",
+    }
+}
+
+wire_enum! {
+    /// Order of a user's risk events (`order_by=` of GET `/{user_id}`).
+    RiskEventOrder {
+        /// By time (the default).
+        #[default]
+        Timestamp = "timestamp",
+        /// By level.
+        RiskLevel = "risk_level",
+    }
+}
+
+wire_enum! {
+    /// Where an integration delivers changes of users' risk (`integration_type`).
+    IntegrationType {
+        /// Okta Identity Threat Protection, over the Shared Signals Framework (Cloudflare's
+        /// only type).
+        #[default]
+        Okta = "Okta",
+    }
+}
+
+/// The wire spelling of [`IntegrationType::Okta`].
+pub const OKTA: &str = IntegrationType::Okta.as_str();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_strings_round_trip() {
+        for &d in Direction::ALL {
+            assert_eq!(Direction::parse(d.as_str()), Some(d));
+        }
+        for &o in SummaryOrder::ALL {
+            assert_eq!(SummaryOrder::parse(o.as_str()), Some(o));
+        }
+        for &o in RiskEventOrder::ALL {
+            assert_eq!(RiskEventOrder::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(IntegrationType::parse("Okta"), Some(IntegrationType::Okta));
+        assert_eq!(IntegrationType::parse("okta"), None);
+        assert_eq!(Direction::expected(), "\"desc\", \"asc\"");
+        assert_eq!(
+            serde_json::to_string(&SummaryOrder::EventCount).unwrap_or_default(),
+            "\"event_count\""
+        );
+    }
+}
