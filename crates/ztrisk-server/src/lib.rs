@@ -14,6 +14,8 @@ mod rate_limit;
 mod request_id;
 mod response;
 mod routes;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod views;
 
 pub use app::{AppState, ServerConfig, router, serve};

@@ -5,70 +5,9 @@
 //! rewrites the snapshots after a deliberate change of output.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use tokio::sync::oneshot;
-use ztrisk_core::PermissionSet;
-use ztrisk_core::credentials::{SecretHash, generate_token};
-use ztrisk_server::{AppState, ServerConfig, router, serve};
-use ztrisk_store::model::NewToken;
+use ztrisk_core::credentials::SecretHash;
+use ztrisk_server::testing::TestServer;
 use ztrisk_store::prelude::*;
-use ztrisk_store::{SqliteOptions, SqliteStore, Store};
-
-struct Server {
-    base_url: String,
-    account: String,
-    token: String,
-    dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let store = SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
-        .unwrap_or_else(|e| panic!("open store: {e}"));
-    let token = generate_token();
-    let (account, _) = store
-        .bootstrap(
-            "test",
-            NewToken {
-                name: "admin".into(),
-                accounts: vec![],
-                permissions: PermissionSet::all(),
-                expires_at: None,
-                secret_hash: SecretHash::of(&token),
-            },
-        )
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("bootstrap"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("addr: {e}"));
-    let config = ServerConfig {
-        public_url: format!("http://{addr}"),
-        ..ServerConfig::default()
-    };
-    let store: Arc<dyn Store> = Arc::new(store);
-    let app = router(AppState::new(store, config));
-    let (stop, stopping) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = serve(listener, app, async move {
-            let _ = stopping.await;
-        })
-        .await;
-    });
-    Server {
-        base_url: format!("http://{addr}/client/v4"),
-        account: account.id.to_string(),
-        token,
-        dir,
-        _stop: stop,
-    }
-}
 
 struct Run {
     code: i32,
@@ -78,12 +17,12 @@ struct Run {
 
 /// Records commands and their output as a transcript.
 struct Session<'a> {
-    server: &'a Server,
+    server: &'a TestServer,
     transcript: String,
 }
 
 impl<'a> Session<'a> {
-    fn new(server: &'a Server) -> Self {
+    fn new(server: &'a TestServer) -> Self {
         Self {
             server,
             transcript: String::new(),
@@ -99,10 +38,10 @@ impl<'a> Session<'a> {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"));
         command
             .args(args)
-            .current_dir(self.server.dir.path())
-            .env("CLOUDFLARE_BASE_URL", &self.server.base_url)
-            .env("CLOUDFLARE_API_TOKEN", &self.server.token)
-            .env("CLOUDFLARE_ACCOUNT_ID", &self.server.account)
+            .current_dir(self.server.dir())
+            .env("CLOUDFLARE_BASE_URL", self.server.api_url())
+            .env("CLOUDFLARE_API_TOKEN", &self.server.admin)
+            .env("CLOUDFLARE_ACCOUNT_ID", self.server.account_tag())
             .env_remove("CLOUDFLARE_API_KEY")
             .env_remove("CLOUDFLARE_EMAIL")
             .env_remove("ZTRISK_DATABASE")
@@ -191,7 +130,7 @@ fn first_difference(expected: &str, actual: &str) -> String {
 /// Replaces what changes from run to run: the account, the port, UUIDs and times (both with
 /// text of the same length, so tables stay aligned). The events' own times, all on
 /// [`EVENT_DAY`], are kept.
-fn normalise(text: &str, server: &Server) -> String {
+fn normalise(text: &str, server: &TestServer) -> String {
     let port = server
         .base_url
         .trim_start_matches("http://127.0.0.1:")
@@ -200,7 +139,7 @@ fn normalise(text: &str, server: &Server) -> String {
         .unwrap_or_default()
         .to_owned();
     let text = text
-        .replace(&server.account, "<account>")
+        .replace(&server.account_tag(), "<account>")
         .replace(&format!("127.0.0.1:{port}"), "127.0.0.1:<port>");
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -261,7 +200,7 @@ fn time_at(chars: &[char]) -> Option<usize> {
 const EVENT_DAY: &str = "2026-01-10";
 
 /// Writes `events.ndjson` in the server's directory, where the binary runs.
-fn events_file(server: &Server) -> &'static str {
+fn events_file(server: &TestServer) -> &'static str {
     let signal = |id: &str, email: &str, behavior: &str, time: &str| {
         format!(
             r#"{{"id": "{id}", "type": "behavior", "behavior": "{behavior}", "timestamp": "{time}", "user": {{"email": "{email}"}}}}"#
@@ -289,14 +228,14 @@ fn events_file(server: &Server) -> &'static str {
             "2026-01-10T10:00:00Z",
         ),
     ];
-    let path = server.dir.path().join("events.ndjson");
+    let path = server.dir().join("events.ndjson");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("write: {e}"));
     "events.ndjson"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behaviors_events_and_users() {
-    let server = start().await;
+    let server = TestServer::start().await;
     let mut s = Session::new(&server);
     assert_eq!(s.run(&["behaviors", "get"]).await.code, 0);
     s.run(&[
@@ -379,7 +318,7 @@ async fn behaviors_events_and_users() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn integrations() {
-    let server = start().await;
+    let server = TestServer::start().await;
     let mut s = Session::new(&server);
     s.run(&["integrations", "list"]).await;
     let created = s
@@ -431,7 +370,7 @@ async fn integrations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_exit_codes_and_completions() {
-    let server = start().await;
+    let server = TestServer::start().await;
     let mut s = Session::new(&server);
     let no_token = s
         .run_with(&["behaviors", "get"], &[("CLOUDFLARE_API_TOKEN", "")])
@@ -460,7 +399,7 @@ async fn errors_exit_codes_and_completions() {
             .code,
         3
     );
-    let wrong_root = server.base_url.replace("/client/v4", "/v4");
+    let wrong_root = server.api_url().replace("/client/v4", "/v4");
     assert_eq!(
         s.run(&["behaviors", "get", "--base-url", &wrong_root])
             .await
@@ -533,7 +472,7 @@ fn dump_body(path: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn export_import_round_trip_through_postgres() {
-    let server = start().await;
+    let server = TestServer::start().await;
     let mut s = Session::new(&server);
     // A populated installation: a day of demo events, a reset, an integration, a key.
     assert_eq!(s.run(&["demo", "--users", "12"]).await.code, 0);
@@ -551,17 +490,16 @@ async fn export_import_round_trip_through_postgres() {
         "https://acme.okta.com",
     ];
     assert_eq!(s.run(&create).await.code, 0);
-    let sqlite = server.dir.path().join("ztrisk.db");
-    let sqlite = sqlite.to_string_lossy().into_owned();
+    let database = server.database();
     admin(
-        &sqlite,
+        &database,
         &[
             "keys",
             "create",
             "--email",
             "ops@example.com",
             "--account",
-            &server.account,
+            &server.account_tag(),
         ],
     )
     .await;
@@ -571,10 +509,10 @@ async fn export_import_round_trip_through_postgres() {
     else {
         return;
     };
-    let dir = server.dir.path();
+    let dir = server.dir();
     let first_dump = dir.join("from-sqlite.dump");
     admin(
-        &sqlite,
+        &database,
         &["export", "--output", &first_dump.to_string_lossy()],
     )
     .await;
@@ -612,7 +550,7 @@ async fn export_import_round_trip_through_postgres() {
     let moved = ztrisk_store::PostgresStore::connect(schema.url(), Default::default())
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
-    let hash = SecretHash::of(&server.token);
+    let hash = SecretHash::of(&server.admin);
     assert!(moved.token_by_hash(&hash).await.ok().flatten().is_some());
     moved
         .create_account("after import", &Actor::Cli)

@@ -1,6 +1,6 @@
 //! Every endpoint against a live ztrisk.
 
-use crate::support::Ztrisk;
+use crate::support::Clients;
 use serde_json::{Value, json};
 use ztrisk_client::types::{
     BehaviorSetting, BehaviourUpdateParams, Direction, IntegrationCreate, IntegrationUpdate,
@@ -8,6 +8,7 @@ use ztrisk_client::types::{
 };
 use ztrisk_client::{ApiError, ApiErrorKind, Client, Error};
 use ztrisk_core::Permission;
+use ztrisk_server::testing::TestServer;
 
 fn api_error<T: std::fmt::Debug>(result: Result<T, Error>) -> Box<ApiError> {
     match result {
@@ -25,7 +26,7 @@ fn signal(id: &str, email: &str, behavior: &str, minutes: u32) -> Value {
 }
 
 /// Enables two custom behaviors and sends events that score two users.
-async fn scored(server: &Ztrisk, client: &Client) -> (String, String) {
+async fn scored(server: &TestServer, client: &Client) -> (String, String) {
     let params = BehaviourUpdateParams::new()
         .behavior("vpn_anomaly", true, RiskLevel::Medium)
         .behavior("bad_badge", true, RiskLevel::High);
@@ -33,7 +34,7 @@ async fn scored(server: &Ztrisk, client: &Client) -> (String, String) {
         .zero_trust()
         .risk_scoring()
         .behaviours()
-        .update(&server.account, params)
+        .update(&server.account_tag(), params)
         .await
         .unwrap_or_else(|e| panic!("update: {e}"));
     let events = [
@@ -45,7 +46,7 @@ async fn scored(server: &Ztrisk, client: &Client) -> (String, String) {
         .zero_trust()
         .risk_scoring()
         .events()
-        .ingest(&server.account, &events)
+        .ingest(&server.account_tag(), &events)
         .await
         .unwrap_or_else(|e| panic!("ingest: {e}"));
     assert_eq!((result.accepted, result.risk_events), (3, 3), "{result:?}");
@@ -53,7 +54,7 @@ async fn scored(server: &Ztrisk, client: &Client) -> (String, String) {
         .zero_trust()
         .risk_scoring()
         .summary()
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("summary: {e}"));
     let id = |email: &str| {
@@ -69,12 +70,12 @@ async fn scored(server: &Ztrisk, client: &Client) -> (String, String) {
 
 #[tokio::test]
 async fn behaviours_get_and_update() {
-    let server = Ztrisk::start().await;
+    let server = TestServer::start().await;
     let client = server.client();
     let behaviours = client.zero_trust().risk_scoring().behaviours();
 
     let all = behaviours
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("get: {e}"));
     assert_eq!(all.len(), 9);
@@ -91,7 +92,7 @@ async fn behaviours_get_and_update() {
     // The seed example, verbatim.
     let updated = behaviours
         .update(
-            &server.account,
+            &server.account_tag(),
             BehaviourUpdateParams::new().behavior("foo", true, RiskLevel::Low),
         )
         .await
@@ -104,7 +105,7 @@ async fn behaviours_get_and_update() {
     // Settings of a predefined behavior.
     let updated = behaviours
         .update(
-            &server.account,
+            &server.account_tag(),
             BehaviourUpdateParams::new().entry(
                 "imp_travel",
                 BehaviorSetting::new(true, RiskLevel::Medium).setting("max_speed_kmh", 1200),
@@ -128,7 +129,7 @@ async fn behaviours_get_and_update() {
     let error = api_error(
         behaviours
             .update(
-                &server.account,
+                &server.account_tag(),
                 BehaviourUpdateParams::new()
                     .behavior("Not-An-Id", true, RiskLevel::Low)
                     .entry(
@@ -150,7 +151,7 @@ async fn behaviours_get_and_update() {
     );
     assert!(error.request_id.is_some());
     let after = behaviours
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("get: {e}"));
     assert_eq!(after, updated, "a refused update changes nothing");
@@ -158,7 +159,7 @@ async fn behaviours_get_and_update() {
 
 #[tokio::test]
 async fn events_summary_user_and_reset() {
-    let server = Ztrisk::start().await;
+    let server = TestServer::start().await;
     let client = server.client();
     let risk = client.zero_trust().risk_scoring();
     let (alice, bob) = scored(&server, &client).await;
@@ -172,7 +173,7 @@ async fn events_summary_user_and_reset() {
     let result = risk
         .events()
         .ingest_raw(
-            &server.account,
+            &server.account_tag(),
             ndjson,
             ztrisk_client::resources::EventsFormat::NdJson,
         )
@@ -195,7 +196,7 @@ async fn events_summary_user_and_reset() {
     // Summary: highest level first by default.
     let summary = risk
         .summary()
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("summary: {e}"));
     assert_eq!(summary.users.len(), 2);
@@ -207,7 +208,7 @@ async fn events_summary_user_and_reset() {
     let paged = risk
         .summary()
         .get_with(
-            &server.account,
+            &server.account_tag(),
             SummaryParams {
                 page: Some(1),
                 per_page: Some(1),
@@ -227,11 +228,11 @@ async fn events_summary_user_and_reset() {
         (info.page, info.per_page, info.total_count, info.total_pages),
         (1, 1, 2, 2)
     );
-    assert!(risk.summary().get(&server.account).await.is_ok());
+    assert!(risk.summary().get(&server.account_tag()).await.is_ok());
 
     // One user.
     let user = risk
-        .get(&server.account, &alice)
+        .get(&server.account_tag(), &alice)
         .await
         .unwrap_or_else(|e| panic!("user: {e}"));
     assert_eq!(user.email, "alice@example.com");
@@ -242,7 +243,7 @@ async fn events_summary_user_and_reset() {
     assert!(user.events[0].event_details.is_some());
     let page = risk
         .get_with(
-            &server.account,
+            &server.account_tag(),
             &alice,
             UserParams {
                 page: Some(2),
@@ -258,14 +259,14 @@ async fn events_summary_user_and_reset() {
     assert_eq!(page.result_info.map(|i| i.total_count), Some(2));
 
     // Reset.
-    risk.reset(&server.account, &alice)
+    risk.reset(&server.account_tag(), &alice)
         .await
         .unwrap_or_else(|e| panic!("reset: {e}"));
-    risk.reset(&server.account, &alice)
+    risk.reset(&server.account_tag(), &alice)
         .await
         .unwrap_or_else(|e| panic!("reset again: {e}"));
     let user = risk
-        .get(&server.account, &alice)
+        .get(&server.account_tag(), &alice)
         .await
         .unwrap_or_else(|e| panic!("user: {e}"));
     assert_eq!(user.risk_level, None);
@@ -273,63 +274,63 @@ async fn events_summary_user_and_reset() {
     assert!(user.events.is_empty());
     let summary = risk
         .summary()
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("summary: {e}"));
     assert_eq!(summary.users.len(), 1);
 
     // Unknown users.
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let error = api_error(risk.get(&server.account, unknown).await);
+    let error = api_error(risk.get(&server.account_tag(), unknown).await);
     assert_eq!((error.status, error.kind()), (404, ApiErrorKind::NotFound));
     assert_eq!(error.codes(), vec![1404]);
-    let error = api_error(risk.reset(&server.account, unknown).await);
+    let error = api_error(risk.reset(&server.account_tag(), unknown).await);
     assert_eq!(error.codes(), vec![1404]);
-    let error = api_error(risk.get(&server.account, "not-a-uuid").await);
+    let error = api_error(risk.get(&server.account_tag(), "not-a-uuid").await);
     assert_eq!(error.codes(), vec![7003, 7000]);
 }
 
 #[tokio::test]
 async fn integrations_crud() {
-    let server = Ztrisk::start().await;
+    let server = TestServer::start().await;
     let client = server.client();
     let integrations = client.zero_trust().risk_scoring().integrations();
 
     assert!(
         integrations
-            .list(&server.account)
+            .list(&server.account_tag())
             .await
             .unwrap_or_else(|e| panic!("list: {e}"))
             .is_empty()
     );
     let created = integrations
         .create(
-            &server.account,
+            &server.account_tag(),
             IntegrationCreate::okta("https://example.okta.com").reference_id("okta idp/1"),
         )
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
     assert!(created.active);
     assert_eq!(created.integration_type, "Okta");
-    assert_eq!(created.account_tag, server.account);
+    assert_eq!(created.account_tag, server.account_tag());
     assert_eq!(created.reference_id, "okta idp/1");
     assert_eq!(
         created.well_known_url,
         format!(
             "{}/.well-known/sse-configuration/{}/",
-            server.root, created.id
+            server.base_url, created.id
         )
     );
     assert_eq!(
         integrations
-            .list(&server.account)
+            .list(&server.account_tag())
             .await
             .unwrap_or_else(|e| panic!("list: {e}")),
         vec![created.clone()]
     );
     assert_eq!(
         integrations
-            .get(&server.account, &created.id)
+            .get(&server.account_tag(), &created.id)
             .await
             .unwrap_or_else(|e| panic!("get: {e}")),
         created
@@ -338,7 +339,7 @@ async fn integrations_crud() {
     assert_eq!(
         integrations
             .references()
-            .get(&server.account, "okta idp/1")
+            .get(&server.account_tag(), "okta idp/1")
             .await
             .unwrap_or_else(|e| panic!("by reference: {e}")),
         created
@@ -346,7 +347,7 @@ async fn integrations_crud() {
 
     let updated = integrations
         .update(
-            &server.account,
+            &server.account_tag(),
             &created.id,
             IntegrationUpdate::new(false, "https://other.okta.com").reference_id("r2"),
         )
@@ -363,7 +364,7 @@ async fn integrations_crud() {
     let error = api_error(
         integrations
             .create(
-                &server.account,
+                &server.account_tag(),
                 IntegrationCreate::okta("https://x.okta.com").reference_id("r2"),
             )
             .await,
@@ -375,7 +376,7 @@ async fn integrations_crud() {
     let error = api_error(
         integrations
             .create(
-                &server.account,
+                &server.account_tag(),
                 IntegrationCreate::okta("http://example.com"),
             )
             .await,
@@ -383,20 +384,29 @@ async fn integrations_crud() {
     assert_eq!(error.pointers(), vec!["/tenant_url"]);
 
     integrations
-        .delete(&server.account, &created.id)
+        .delete(&server.account_tag(), &created.id)
         .await
         .unwrap_or_else(|e| panic!("delete: {e}"));
-    let error = api_error(integrations.get(&server.account, &created.id).await);
+    let error = api_error(integrations.get(&server.account_tag(), &created.id).await);
     assert_eq!(error.codes(), vec![1404]);
-    let error = api_error(integrations.delete(&server.account, &created.id).await);
+    let error = api_error(
+        integrations
+            .delete(&server.account_tag(), &created.id)
+            .await,
+    );
     assert_eq!(error.kind(), ApiErrorKind::NotFound);
-    let error = api_error(integrations.references().get(&server.account, "r2").await);
+    let error = api_error(
+        integrations
+            .references()
+            .get(&server.account_tag(), "r2")
+            .await,
+    );
     assert_eq!(error.codes(), vec![1404]);
 }
 
 #[tokio::test]
 async fn credentials_and_base_urls() {
-    let server = Ztrisk::start().await;
+    let server = TestServer::start().await;
 
     // Token verification.
     let verified = server
@@ -411,7 +421,7 @@ async fn credentials_and_base_urls() {
     // The global API key, and the root-style base URL.
     let by_key = server
         .builder()
-        .base_url(&server.root)
+        .base_url(&server.base_url)
         .api_key(&server.key)
         .api_email(&server.key_email)
         .build()
@@ -420,7 +430,7 @@ async fn credentials_and_base_urls() {
         .zero_trust()
         .risk_scoring()
         .behaviours()
-        .get(&server.account)
+        .get(&server.account_tag())
         .await
         .unwrap_or_else(|e| panic!("get by key: {e}"));
     assert_eq!(all.len(), 9);
@@ -436,7 +446,7 @@ async fn credentials_and_base_urls() {
             .zero_trust()
             .risk_scoring()
             .behaviours()
-            .get(&server.account)
+            .get(&server.account_tag())
             .await,
     );
     assert_eq!(
@@ -463,7 +473,7 @@ async fn credentials_and_base_urls() {
             .zero_trust()
             .risk_scoring()
             .summary()
-            .get(&server.account)
+            .get(&server.account_tag())
             .await,
     );
     assert_eq!(error.codes(), vec![9109]);
@@ -473,7 +483,7 @@ async fn credentials_and_base_urls() {
             .zero_trust()
             .risk_scoring()
             .behaviours()
-            .get(&server.account)
+            .get(&server.account_tag())
             .await
             .is_ok()
     );
@@ -498,7 +508,7 @@ async fn credentials_and_base_urls() {
         .client()
         .zero_trust()
         .risk_scoring()
-        .get(&server.account, "")
+        .get(&server.account_tag(), "")
         .await;
     assert!(
         matches!(result, Err(Error::InvalidParameter(_))),

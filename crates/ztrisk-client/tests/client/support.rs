@@ -1,4 +1,4 @@
-//! A live ztrisk on a random port (over a temporary SQLite file), and a scripted fake server.
+//! Clients of a live ztrisk ([`TestServer`]), and a scripted fake server.
 
 #![allow(dead_code)]
 
@@ -9,124 +9,35 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use ztrisk_client::{Client, ClientBuilder};
-use ztrisk_core::credentials::{SecretHash, generate_api_key, generate_token};
-use ztrisk_core::{AccountId, Permission, PermissionSet};
-use ztrisk_server::{AppState, ServerConfig, router, serve};
-use ztrisk_store::model::NewToken;
-use ztrisk_store::prelude::*;
-use ztrisk_store::{SqliteOptions, SqliteStore, Store};
+use ztrisk_core::Permission;
+use ztrisk_server::testing::{TestServer, listen};
 
-/// A ztrisk server with one account, an admin token and a global API key.
-pub struct Ztrisk {
-    /// `http://127.0.0.1:<port>` (the API is also under `/client/v4`).
-    pub root: String,
-    pub account: String,
-    pub account_id: AccountId,
-    pub admin: String,
-    pub key_email: String,
-    pub key: String,
-    pub store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+/// Clients of a live ztrisk ([`TestServer`]).
+pub trait Clients {
+    /// A builder pointed at this server, without credentials, with fast retries.
+    fn builder(&self) -> ClientBuilder;
+    /// A client with the admin token.
+    fn client(&self) -> Client;
+    /// A client with a new token holding only `permissions` on the account.
+    async fn client_with(&self, permissions: &[Permission]) -> Client;
 }
 
-impl Ztrisk {
-    pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let store = Arc::new(
-            SqliteStore::open(dir.path().join("ztrisk.db"), SqliteOptions::default())
-                .unwrap_or_else(|e| panic!("open store: {e}")),
-        );
-        let admin = generate_token();
-        let (account, _) = store
-            .bootstrap(
-                "test",
-                NewToken {
-                    name: "admin".into(),
-                    accounts: vec![],
-                    permissions: PermissionSet::all(),
-                    expires_at: None,
-                    secret_hash: SecretHash::of(&admin),
-                },
-            )
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("bootstrap"));
-        let key_email = "admin@example.com".to_owned();
-        let key = generate_api_key();
-        store
-            .set_api_key(&key_email, SecretHash::of(&key), &[account.id], &Actor::Cli)
-            .await
-            .unwrap_or_else(|e| panic!("key: {e}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let config = ServerConfig {
-            public_url: format!("http://{addr}"),
-            ..ServerConfig::default()
-        };
-        let served: Arc<dyn Store> = store.clone();
-        let app = router(AppState::new(served, config));
-        let (stop, stopping) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = serve(listener, app, async move {
-                let _ = stopping.await;
-            })
-            .await;
-        });
-        Self {
-            root: format!("http://{addr}"),
-            account: account.id.to_string(),
-            account_id: account.id,
-            admin,
-            key_email,
-            key,
-            store,
-            _dir: dir,
-            _stop: stop,
-        }
-    }
-
-    /// The production-style base URL.
-    pub fn base_url(&self) -> String {
-        format!("{}/client/v4", self.root)
-    }
-
-    /// A builder pointed at this server, without credentials, with fast retries.
-    pub fn builder(&self) -> ClientBuilder {
+impl Clients for TestServer {
+    fn builder(&self) -> ClientBuilder {
         Client::builder()
-            .base_url(self.base_url())
+            .base_url(self.api_url())
             .initial_retry_delay(Duration::from_millis(10))
     }
 
-    /// A client with the admin token.
-    pub fn client(&self) -> Client {
+    fn client(&self) -> Client {
         self.builder()
             .api_token(&self.admin)
             .build()
             .unwrap_or_else(|e| panic!("client: {e}"))
     }
 
-    /// A client with a new token holding only `permissions` on the account.
-    pub async fn client_with(&self, permissions: &[Permission]) -> Client {
-        let secret = generate_token();
-        self.store
-            .create_token(
-                NewToken {
-                    name: "limited".into(),
-                    accounts: vec![self.account_id],
-                    permissions: permissions.iter().copied().collect(),
-                    expires_at: None,
-                    secret_hash: SecretHash::of(&secret),
-                },
-                &Actor::Cli,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("token: {e}"));
+    async fn client_with(&self, permissions: &[Permission]) -> Client {
+        let (secret, _) = self.token(&[self.account], permissions, None).await;
         self.builder()
             .api_token(secret)
             .build()
@@ -218,12 +129,7 @@ impl Fake {
             }
         };
         let app = axum::Router::new().fallback(handler);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (listener, addr) = listen().await;
         let (stop, stopping) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)

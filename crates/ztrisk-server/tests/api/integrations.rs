@@ -1,23 +1,14 @@
 //! Integrations (spec 2.6) over HTTP.
 
-use crate::support::{TestServer, codes};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use ztrisk_core::Permission;
-
-fn path(server: &TestServer, rest: &str) -> String {
-    format!(
-        "/client/v4/accounts/{}/zt_risk_scoring/integrations{rest}",
-        server.account
-    )
-}
+use ztrisk_server::testing::{TestServer, assert_error, pointers};
 
 #[tokio::test]
 async fn crud_and_reference_lookup() {
     let server = TestServer::start().await;
-    let (status, body) = server
-        .call(Method::GET, &path(&server, ""), &server.admin, None)
-        .await;
+    let (status, body) = server.admin_call(Method::GET, "/integrations", None).await;
     assert_eq!(
         (status, body["result"].clone()),
         (StatusCode::OK, json!([]))
@@ -25,12 +16,7 @@ async fn crud_and_reference_lookup() {
 
     let create = json!({"integration_type": "Okta", "tenant_url": "https://example.okta.com", "reference_id": "okta-1"});
     let (status, created) = server
-        .call(
-            Method::POST,
-            &path(&server, ""),
-            &server.admin,
-            Some(&create.to_string()),
-        )
+        .admin_call(Method::POST, "/integrations", Some(&create.to_string()))
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let item = created["result"].clone();
@@ -53,36 +39,23 @@ async fn crud_and_reference_lookup() {
         "{well_known}"
     );
 
-    let (_, listed) = server
-        .call(Method::GET, &path(&server, ""), &server.admin, None)
-        .await;
+    let (_, listed) = server.admin_call(Method::GET, "/integrations", None).await;
     assert_eq!(listed["result"], json!([item.clone()]));
     let (_, fetched) = server
-        .call(
-            Method::GET,
-            &path(&server, &format!("/{id}")),
-            &server.admin,
-            None,
-        )
+        .admin_call(Method::GET, &format!("/integrations/{id}"), None)
         .await;
     assert_eq!(fetched["result"], item);
     let (_, by_ref) = server
-        .call(
-            Method::GET,
-            &path(&server, "/reference_id/okta-1"),
-            &server.admin,
-            None,
-        )
+        .admin_call(Method::GET, "/integrations/reference_id/okta-1", None)
         .await;
     assert_eq!(by_ref["result"], item);
 
     // Update overwrites; an omitted reference_id becomes "" (and unknown fields are ignored).
     let update = json!({"active": false, "tenant_url": "https://other.okta.com", "integration_type": "Okta"});
     let (status, updated) = server
-        .call(
+        .admin_call(
             Method::PUT,
-            &path(&server, &format!("/{id}")),
-            &server.admin,
+            &format!("/integrations/{id}"),
             Some(&update.to_string()),
         )
         .await;
@@ -91,38 +64,23 @@ async fn crud_and_reference_lookup() {
     assert_eq!(updated["result"]["reference_id"], "");
     assert_eq!(updated["result"]["tenant_url"], "https://other.okta.com");
     assert_eq!(updated["result"]["created_at"], item["created_at"]);
-    let (status, body) = server
-        .call(
-            Method::GET,
-            &path(&server, "/reference_id/okta-1"),
-            &server.admin,
-            None,
-        )
+    let response = server
+        .admin_call(Method::GET, "/integrations/reference_id/okta-1", None)
         .await;
-    assert_eq!((status, codes(&body)), (StatusCode::NOT_FOUND, vec![1404]));
+    assert_error(&response, StatusCode::NOT_FOUND, &[1404], None);
 
     let (status, deleted) = server
-        .call(
-            Method::DELETE,
-            &path(&server, &format!("/{id}")),
-            &server.admin,
-            None,
-        )
+        .admin_call(Method::DELETE, &format!("/integrations/{id}"), None)
         .await;
     assert_eq!(
         (status, deleted["result"].clone()),
         (StatusCode::OK, json!({}))
     );
     for method in [Method::GET, Method::DELETE] {
-        let (status, body) = server
-            .call(
-                method,
-                &path(&server, &format!("/{id}")),
-                &server.admin,
-                None,
-            )
+        let response = server
+            .admin_call(method, &format!("/integrations/{id}"), None)
             .await;
-        assert_eq!((status, codes(&body)), (StatusCode::NOT_FOUND, vec![1404]));
+        assert_error(&response, StatusCode::NOT_FOUND, &[1404], None);
     }
 }
 
@@ -132,35 +90,20 @@ async fn duplicate_reference_ids_conflict() {
     let create = json!({"integration_type": "Okta", "tenant_url": "https://a.okta.com", "reference_id": "same"}).to_string();
     assert_eq!(
         server
-            .call(
-                Method::POST,
-                &path(&server, ""),
-                &server.admin,
-                Some(&create)
-            )
+            .admin_call(Method::POST, "/integrations", Some(&create))
             .await
             .0,
         StatusCode::OK
     );
-    let (status, body) = server
-        .call(
-            Method::POST,
-            &path(&server, ""),
-            &server.admin,
-            Some(&create),
-        )
+    let response = server
+        .admin_call(Method::POST, "/integrations", Some(&create))
         .await;
-    assert_eq!((status, codes(&body)), (StatusCode::CONFLICT, vec![1409]));
+    assert_error(&response, StatusCode::CONFLICT, &[1409], None);
     // Empty reference ids never conflict.
     let blank = json!({"integration_type": "Okta", "tenant_url": "https://a.okta.com", "reference_id": null}).to_string();
     for _ in 0..2 {
         let (status, body) = server
-            .call(
-                Method::POST,
-                &path(&server, ""),
-                &server.admin,
-                Some(&blank),
-            )
+            .admin_call(Method::POST, "/integrations", Some(&blank))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["result"]["reference_id"], "");
@@ -174,88 +117,70 @@ async fn validation_and_permissions() {
         json!({"integration_type": "Azure", "tenant_url": "http://example.com", "reference_id": 5})
             .to_string();
     let (status, body) = server
-        .call(Method::POST, &path(&server, ""), &server.admin, Some(&bad))
+        .admin_call(Method::POST, "/integrations", Some(&bad))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let mut pointers: Vec<_> = body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            e["source"]["pointer"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
+    let mut pointers = pointers(&body);
     pointers.sort();
     assert_eq!(
         pointers,
         ["/integration_type", "/reference_id", "/tenant_url"]
     );
-    let (status, body) = server
-        .call(
+    let response = server
+        .admin_call(
             Method::PUT,
-            &path(&server, &format!("/{}", uuid::Uuid::new_v4())),
-            &server.admin,
+            &format!("/integrations/{}", uuid::Uuid::new_v4()),
             Some("{\"tenant_url\": \"https://a.okta.com\"}"),
         )
         .await;
-    assert_eq!(
-        (status, codes(&body)),
-        (StatusCode::BAD_REQUEST, vec![1001])
-    );
-    assert_eq!(body["errors"][0]["source"]["pointer"], "/active");
-    let (status, body) = server
-        .call(
-            Method::GET,
-            &path(&server, "/not-a-uuid"),
-            &server.admin,
-            None,
-        )
+    assert_error(&response, StatusCode::BAD_REQUEST, &[1001], Some("/active"));
+    let response = server
+        .admin_call(Method::GET, "/integrations/not-a-uuid", None)
         .await;
-    assert_eq!(
-        (status, codes(&body)),
-        (StatusCode::NOT_FOUND, vec![7003, 7000])
-    );
+    assert_error(&response, StatusCode::NOT_FOUND, &[7003, 7000], None);
 
     let (reader, _) = server
         .token(&[server.account], &[Permission::ZeroTrustRead], None)
         .await;
     assert_eq!(
         server
-            .call(Method::GET, &path(&server, ""), &reader, None)
+            .call(
+                Method::GET,
+                &server.api_path("/integrations"),
+                &reader,
+                None
+            )
             .await
             .0,
         StatusCode::OK
     );
     let create =
         json!({"integration_type": "Okta", "tenant_url": "https://a.okta.com"}).to_string();
-    let (status, body) = server
-        .call(Method::POST, &path(&server, ""), &reader, Some(&create))
+    let response = server
+        .call(
+            Method::POST,
+            &server.api_path("/integrations"),
+            &reader,
+            Some(&create),
+        )
         .await;
-    assert_eq!((status, codes(&body)), (StatusCode::FORBIDDEN, vec![9109]));
+    assert_error(&response, StatusCode::FORBIDDEN, &[9109], None);
 
     // Another account's integrations are invisible.
     let (_, created) = server
-        .call(
-            Method::POST,
-            &path(&server, ""),
-            &server.admin,
-            Some(&create),
-        )
+        .admin_call(Method::POST, "/integrations", Some(&create))
         .await;
     let id = created["result"]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let other = server.store_create_account("other").await;
+    let other = server.create_account("other").await;
     let (other_admin, _) = server
         .token(&[other], &[Permission::ZeroTrustWrite], None)
         .await;
     let other_path = format!("/client/v4/accounts/{other}/zt_risk_scoring/integrations/{id}");
-    let (status, body) = server
+    let response = server
         .call(Method::GET, &other_path, &other_admin, None)
         .await;
-    assert_eq!((status, codes(&body)), (StatusCode::NOT_FOUND, vec![1404]));
+    assert_error(&response, StatusCode::NOT_FOUND, &[1404], None);
 }

@@ -1,7 +1,12 @@
-//! The HTTP API over a real socket, on a real SQLite file (one test binary: linking is slow).
+//! The HTTP API over a real socket, on a real SQLite file or, with
+//! `ZTRISK_TEST_BACKEND=postgres`, a PostgreSQL schema (one test binary: linking is slow).
 
+mod auth;
 mod behaviors;
-mod engine;
+mod errors;
+mod events;
 mod integrations;
+mod ops;
 mod permissions;
 mod support;
+mod users;

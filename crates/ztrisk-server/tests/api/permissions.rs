@@ -2,9 +2,9 @@
 //! decision the table records for it, so a handler that names another operation than its row
 //! (or none) fails here.
 
-use crate::support::{TestServer, codes};
 use reqwest::StatusCode;
 use ztrisk_server::operations::{Access, ROUTES, accepted};
+use ztrisk_server::testing::{TestServer, assert_error, message};
 
 fn concrete(path: &str, server: &TestServer) -> String {
     let path = path
@@ -41,22 +41,18 @@ async fn every_route_answers_with_its_decision() {
             }
             Access::Account(operation) => {
                 let needed = accepted(operation).unwrap_or_else(|| panic!("{operation}"));
-                let (status, refused) = server
+                let refused = server
                     .call(route.method.clone(), &path, &powerless, body)
                     .await;
-                assert_eq!(
-                    (status, codes(&refused)),
-                    (StatusCode::FORBIDDEN, vec![9109]),
-                    "{route:?} with a powerless token"
-                );
+                assert_error(&refused, StatusCode::FORBIDDEN, &[9109], None);
                 let names: Vec<&str> = needed.iter().map(|p| p.name()).collect();
-                let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+                let text = message(&refused.1);
                 assert!(
-                    message.ends_with(&format!(
+                    text.ends_with(&format!(
                         "requires one of these permissions: {}",
                         names.join(", ")
                     )),
-                    "{route:?}: {message}"
+                    "{route:?}: {text}"
                 );
                 // Each accepted permission alone is enough.
                 for permission in needed {
