@@ -2,10 +2,10 @@
 //! backends run a batch through [`Touched`]; they only load users before and write the dirty
 //! ones back after, each in its own SQL.
 
-use crate::{BehaviorId, RiskLevel};
 use crate::behaviors::{AccountBehaviors, Predefined};
 use crate::detect::{Detection, UserState, detect};
 use crate::events::Event;
+use crate::{BehaviorId, RiskLevel};
 
 /// A user's score since their last reset: what the summary and the user's level show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -283,8 +283,12 @@ mod tests {
     fn one_change_per_batch_with_the_final_level() {
         let mut touched = Touched::new(1, ScoringUser::new("a".into()));
         assert_eq!(touched.level_change(5), None);
-        let foo = "foo".parse::<BehaviorId>().unwrap_or_else(|e| panic!("{e:?}"));
-        let bar = "bar".parse::<BehaviorId>().unwrap_or_else(|e| panic!("{e:?}"));
+        let foo = "foo"
+            .parse::<BehaviorId>()
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let bar = "bar"
+            .parse::<BehaviorId>()
+            .unwrap_or_else(|e| panic!("{e:?}"));
         for (behavior, level) in [(&foo, RiskLevel::Medium), (&bar, RiskLevel::High)] {
             let d = Detection {
                 behavior: behavior.clone(),
@@ -313,11 +317,21 @@ mod tests {
         let reset = LevelChange::between(Some(RiskLevel::Low), None, ChangeCause::Reset, 8);
         assert!(reset.as_ref().is_some_and(|r| r.reaches(RiskLevel::Low)));
         assert!(!reset.as_ref().is_some_and(|r| r.reaches(RiskLevel::Medium)));
-        assert_eq!(LevelChange::between(None, None, ChangeCause::Reset, 8), None);
-        for cause in [ChangeCause::Reset, ChangeCause::Expiry, ChangeCause::ConfirmedCompromised] {
+        assert_eq!(
+            LevelChange::between(None, None, ChangeCause::Reset, 8),
+            None
+        );
+        for cause in [
+            ChangeCause::Reset,
+            ChangeCause::Expiry,
+            ChangeCause::ConfirmedCompromised,
+        ] {
             assert_eq!(ChangeCause::from_code(cause.code()), Some(cause));
         }
-        assert_eq!(ChangeCause::Reset.describe(), "Risk reset by an administrator");
+        assert_eq!(
+            ChangeCause::Reset.describe(),
+            "Risk reset by an administrator"
+        );
         assert_eq!(
             ChangeCause::from_code("imp_travel").map(|c| c.describe()),
             Some("Impossible Travel".to_owned())

@@ -2,14 +2,19 @@
 //! (`testing` feature).
 
 use crate::model::{
-    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StoreError,
+    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
+    SigningKeyStore, Store, StoreError, WebhookStore,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -196,6 +201,9 @@ impl IntegrationStore for FaultyStore {
             .await
     }
 
+    async fn integration_by_id(&self, id: Uuid) -> Result<Option<Integration>, StoreError> {
+        self.inner.integration_by_id(id).await
+    }
     async fn update_integration(
         &self,
         account: AccountId,
@@ -215,6 +223,111 @@ impl IntegrationStore for FaultyStore {
         actor: &Actor,
     ) -> Result<bool, StoreError> {
         self.inner.delete_integration(account, id, actor).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for FaultyStore {
+    async fn list_webhooks(&self, account: AccountId) -> Result<Vec<Webhook>, StoreError> {
+        self.inner.list_webhooks(account).await
+    }
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        fields: WebhookFields,
+        secret: String,
+        actor: &Actor,
+    ) -> Result<Webhook, StoreError> {
+        self.inner
+            .create_webhook(account, fields, secret, actor)
+            .await
+    }
+    async fn webhook(&self, account: AccountId, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+        self.inner.webhook(account, id).await
+    }
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: WebhookFields,
+        actor: &Actor,
+    ) -> Result<Option<Webhook>, StoreError> {
+        self.inner.update_webhook(account, id, fields, actor).await
+    }
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_webhook(account, id, actor).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for FaultyStore {
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryTask>, StoreError> {
+        self.inner.claim_deliveries(now, lease, limit).await
+    }
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        result: AttemptResult,
+        payload: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        self.inner.finish_delivery(id, now, result, payload).await
+    }
+    async fn deliveries(
+        &self,
+        account: AccountId,
+        destination: Destination,
+        paging: Paging,
+    ) -> Result<Option<Page<DeliveryRecord>>, StoreError> {
+        self.inner.deliveries(account, destination, paging).await
+    }
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_deliveries(before).await
+    }
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.next_delivery_due().await
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for FaultyStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        self.inner.signing_keys().await
+    }
+    async fn add_first_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .add_first_signing_key(kid, private_key, actor)
+            .await
+    }
+    async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        self.inner.rotate_signing_key(kid, private_key, actor).await
+    }
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        actor: &Actor,
+    ) -> Result<RetireOutcome, StoreError> {
+        self.inner.retire_signing_key(kid, actor).await
     }
 }
 

@@ -7,6 +7,7 @@ pub mod dump;
 mod encoding;
 mod error;
 pub mod model;
+mod outbox;
 mod postgres;
 mod rank;
 mod sqlite;
@@ -37,9 +38,12 @@ pub mod testing {
 }
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use model::{
-    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use uuid::Uuid;
 use ztrisk_core::AccountId;
@@ -55,7 +59,14 @@ use ztrisk_core::events::Event;
 /// the [`Actor`] that makes it, so that what changed can always be traced to who changed it.
 #[async_trait]
 pub trait Store:
-    CredentialStore + BehaviorStore + RiskStore + IntegrationStore + DumpStore
+    CredentialStore
+    + BehaviorStore
+    + RiskStore
+    + IntegrationStore
+    + WebhookStore
+    + OutboxStore
+    + SigningKeyStore
+    + DumpStore
 {
     /// A number that changes whenever data that callers may cache (accounts, tokens, keys,
     /// behavior configuration) may have been changed by anyone, including other processes or
@@ -199,6 +210,9 @@ pub trait IntegrationStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<Option<Integration>, StoreError>;
 
+    /// An integration by id alone, whatever its account: for the public discovery documents
+    /// (spec 4.3), which name the integration in their URL and nothing else.
+    async fn integration_by_id(&self, id: Uuid) -> Result<Option<Integration>, StoreError>;
     /// `false` for an unknown integration.
     async fn delete_integration(
         &self,
@@ -206,6 +220,100 @@ pub trait IntegrationStore: Send + Sync + 'static {
         id: Uuid,
         actor: &Actor,
     ) -> Result<bool, StoreError>;
+}
+
+/// Webhooks (spec 4.6). Deactivating or deleting one fails its pending deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn list_webhooks(&self, account: AccountId) -> Result<Vec<Webhook>, StoreError>;
+    /// Stores a new webhook with its (already generated) secret.
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        fields: WebhookFields,
+        secret: String,
+        actor: &Actor,
+    ) -> Result<Webhook, StoreError>;
+    async fn webhook(&self, account: AccountId, id: Uuid) -> Result<Option<Webhook>, StoreError>;
+    /// `None` for an unknown webhook.
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: WebhookFields,
+        actor: &Actor,
+    ) -> Result<Option<Webhook>, StoreError>;
+    /// `false` for an unknown webhook.
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The outbox (spec 4.2): deliveries are queued by the transactions that change levels
+/// (ingest, reset); workers claim, send and settle them.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Claims up to `limit` deliveries that are due at `now`, for `lease`: the oldest pending
+    /// delivery of each (destination, user) only, so a user's changes go out in order, and
+    /// none that another worker (on any replica) holds.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryTask>, StoreError>;
+    /// Settles a claimed delivery's attempt. `payload` is what was sent, kept from the first
+    /// attempt on so that retries resend the same bytes.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        result: AttemptResult,
+        payload: Option<Vec<u8>>,
+    ) -> Result<(), StoreError>;
+    /// A destination's deliveries, newest first; `None` when the account has no such
+    /// destination.
+    async fn deliveries(
+        &self,
+        account: AccountId,
+        destination: Destination,
+        paging: Paging,
+    ) -> Result<Option<Page<DeliveryRecord>>, StoreError>;
+    /// Deletes settled deliveries last touched before `before`; returns how many.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// When the next pending delivery is due, if any (so an idle worker can sleep until then).
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// The keys that sign SETs (spec 4.4), shared by every replica.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync + 'static {
+    /// Every key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
+    /// Stores `private_key` as the active key if there is no key yet (first start; replicas
+    /// starting together keep exactly one). Returns whether it was stored.
+    async fn add_first_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+    /// Makes a new key the signer; the previous active key stays published.
+    async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        actor: &Actor,
+    ) -> Result<(), StoreError>;
+    /// Takes a published key out of the JWKS.
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        actor: &Actor,
+    ) -> Result<RetireOutcome, StoreError>;
 }
 
 /// Every table, out and in (`ztrisk export` / `ztrisk import`).

@@ -108,6 +108,8 @@ pub struct IngestOutcome {
     pub duplicates: u64,
     /// Risk events detected.
     pub risk_events: u64,
+    /// Deliveries queued for users whose level changed (wake the delivery worker when > 0).
+    pub deliveries_queued: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,4 +190,181 @@ pub struct IntegrationFields {
     pub active: bool,
     pub reference_id: String,
     pub tenant_url: String,
+}
+
+pub use ztrisk_types::{DeliveryStatus, WebhookFormat};
+
+/// A webhook (spec 4.6). `secret` never leaves the store except to sign deliveries and in
+/// the answer to the webhook's creation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    pub url: String,
+    pub active: bool,
+    pub format: WebhookFormat,
+    pub min_level: ztrisk_core::RiskLevel,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a create or an update of a webhook sets (the secret is set once, at creation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookFields {
+    pub url: String,
+    pub active: bool,
+    pub format: WebhookFormat,
+    pub min_level: ztrisk_core::RiskLevel,
+}
+
+/// Where a delivery goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Destination {
+    Integration(uuid::Uuid),
+    Webhook(uuid::Uuid),
+}
+
+impl Destination {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Destination::Integration(_) => "integration",
+            Destination::Webhook(_) => "webhook",
+        }
+    }
+
+    pub fn id(self) -> uuid::Uuid {
+        match self {
+            Destination::Integration(id) | Destination::Webhook(id) => id,
+        }
+    }
+
+    /// Reads back what [`Destination::kind`] and [`Destination::id`] stored.
+    pub fn parse(kind: &str, id: &str) -> Option<Self> {
+        let id = id.parse().ok()?;
+        match kind {
+            "integration" => Some(Destination::Integration(id)),
+            "webhook" => Some(Destination::Webhook(id)),
+            _ => None,
+        }
+    }
+}
+
+/// One delivery of a level change to one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    /// The SET's `jti` / the webhook's `webhook-id`.
+    pub id: String,
+    pub account: AccountId,
+    pub destination: Destination,
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub name: String,
+    pub previous: Option<ztrisk_core::RiskLevel>,
+    pub current: Option<ztrisk_core::RiskLevel>,
+    /// [`ztrisk_core::scoring::ChangeCause::code`].
+    pub cause: String,
+    pub changed_at: DateTime<Utc>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// Where and how a claimed delivery is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// An Okta integration: a signed SET to the tenant.
+    Okta {
+        integration_id: uuid::Uuid,
+        tenant_url: String,
+    },
+    /// A webhook, signed with its secret.
+    Webhook {
+        url: String,
+        format: WebhookFormat,
+        secret: String,
+    },
+}
+
+/// A delivery a worker has claimed: it alone sends it until the claim expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryTask {
+    pub record: DeliveryRecord,
+    pub target: Target,
+    /// The bytes sent on the first attempt: a retry resends them (same `jti`).
+    pub payload: Option<Vec<u8>>,
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptResult {
+    Delivered,
+    /// Try again at `next_at`.
+    Retry {
+        next_at: DateTime<Utc>,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// A signing key as stored.
+#[derive(Clone, PartialEq)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    pub status: SigningKeyStatus,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for StoredSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the private key, not even in a debug log.
+        f.debug_struct("StoredSigningKey")
+            .field("kid", &self.kid)
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The life of a signing key (spec 4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningKeyStatus {
+    /// Signs new SETs (exactly one key at a time).
+    Active,
+    /// No longer signs, still in the JWKS.
+    Published,
+    /// Gone from the JWKS.
+    Retired,
+}
+
+impl SigningKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningKeyStatus::Active => "active",
+            SigningKeyStatus::Published => "published",
+            SigningKeyStatus::Retired => "retired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Active, Self::Published, Self::Retired]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// What a retirement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetireOutcome {
+    Retired,
+    NotFound,
+    /// The active key cannot be retired: rotate first.
+    Active,
 }

@@ -22,7 +22,12 @@ pub fn level_of(rank: i64) -> Option<RiskLevel> {
     }
 }
 
+/// The rank of a level that may be "unscored" (0).
+pub fn rank_or_zero(level: Option<RiskLevel>) -> i64 {
+    level.map_or(0, rank_of)
+}
+
 /// The rank a user's row stores for their score (0: unscored).
 pub fn rank_of_score(score: &UserScore) -> i64 {
-    score.level.map_or(0, rank_of)
+    rank_or_zero(score.level)
 }

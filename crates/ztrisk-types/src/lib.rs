@@ -15,6 +15,7 @@ mod integrations;
 mod lenient;
 mod ops;
 mod risk_level;
+mod sharing;
 mod tokens;
 mod users;
 mod vocab;
@@ -27,6 +28,10 @@ pub use events::{IngestResult, RejectedEvent};
 pub use integrations::{Integration, IntegrationCreate, IntegrationUpdate};
 pub use ops::{Empty, Status};
 pub use risk_level::{InvalidRiskLevel, RiskLevel};
+pub use sharing::{Delivery, Webhook, WebhookFields, WebhookTestResult};
 pub use tokens::TokenVerifyResult;
 pub use users::{RiskEvent, SummaryResult, SummaryUser, UserRiskResult};
-pub use vocab::{Direction, IntegrationType, OKTA, RiskEventOrder, SummaryOrder, Vocabulary};
+pub use vocab::{
+    DeliveryStatus, Direction, IntegrationType, OKTA, RiskEventOrder, SummaryOrder, Vocabulary,
+    WebhookFormat,
+};

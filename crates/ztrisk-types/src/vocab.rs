@@ -121,6 +121,32 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// How a webhook's body is written (`format`).
+    WebhookFormat {
+        /// Standard Webhooks: signed JSON (the default).
+        #[default]
+        Standard = "standard",
+        /// `{"text": ...}` for a Slack incoming webhook.
+        Slack = "slack",
+    }
+}
+
+wire_enum! {
+    /// Where a delivery stands (spec 4.2).
+    DeliveryStatus {
+        /// Queued, or being retried.
+        #[default]
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// The receiver refused it, it expired, or its destination was deactivated or deleted.
+        Failed = "failed",
+        /// A newer change of the same user was queued before this one went out.
+        Superseded = "superseded",
+    }
+}
+
 /// The wire spelling of [`IntegrationType::Okta`].
 pub const OKTA: &str = IntegrationType::Okta.as_str();
 

@@ -179,6 +179,7 @@ pub async fn finish(c: &ClientWrapper) -> Result<()> {
         ("users", "key"),
         ("risk_events", "key"),
         ("behavior_changes", "seq"),
+        ("deliveries", "seq"),
     ] {
         let sql = format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

@@ -18,10 +18,11 @@
 //! second runs detection on the state the first committed, so a threshold crossed across the
 //! two batches fires exactly once and an impossible travel split across them is seen.
 
-use super::{Result, account_key, behaviors, query};
+use super::{Result, account_key, behaviors, outbox, query};
 use crate::StoreError;
 use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
+use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
@@ -30,7 +31,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::events::{Event, UserRef};
-use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
+use ztrisk_core::scoring::{LevelChange, ScoringUser, Touched, UserScore, default_name};
 
 /// Rounds of creating users whose requested id turned out to be taken (each round gives the
 /// rest fresh random ids, so one round is all it ever takes in practice).
@@ -94,7 +95,38 @@ pub async fn ingest(
     }
 
     save(c, account_key, &users, risk).await?;
+    outcome.deliveries_queued = queue_changes(c, account, &users, now).await?;
     Ok(outcome)
+}
+
+/// Queues the batch's level changes (one per user at most) in the same transaction.
+async fn queue_changes(
+    c: &ClientWrapper,
+    account: AccountId,
+    users: &HashMap<&str, Touched<i64>>,
+    now: i64,
+) -> Result<u64> {
+    let changed: Vec<(&str, &Touched<i64>, LevelChange)> = users
+        .iter()
+        .filter_map(|(email, t)| t.level_change(now).map(|c| (*email, t, c)))
+        .collect();
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<i64> = changed.iter().map(|(_, t, _)| t.key).collect();
+    let ids = outbox::user_ids(c, &keys).await?;
+    let rows: Vec<ChangedUser> = changed
+        .into_iter()
+        .filter_map(|(email, touched, change)| {
+            Some(ChangedUser {
+                user_id: ids.get(&touched.key)?.clone(),
+                email: email.to_owned(),
+                name: touched.user.name.clone(),
+                change,
+            })
+        })
+        .collect();
+    outbox::enqueue(c, account, &rows).await
 }
 
 /// Stores the batch's event ids; returns those that were new (the others are duplicates).

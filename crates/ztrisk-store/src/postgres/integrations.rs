@@ -1,8 +1,10 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
+use super::outbox::fail_pending;
 use super::{Failure, Result, execute, is_unique_violation, query, query_opt};
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields, IntegrationType};
+use crate::outbox::{DEACTIVATED, DELETED};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
@@ -165,6 +167,9 @@ pub async fn update(
     if changed == 0 {
         return Ok(None);
     }
+    if !fields.active {
+        fail_pending(c, &id.to_string(), DEACTIVATED).await?;
+    }
     get(c, account, id).await
 }
 
@@ -175,5 +180,22 @@ pub async fn delete(c: &ClientWrapper, account: AccountId, id: Uuid) -> Result<b
         &[&account.to_string(), &id.to_string()],
     )
     .await?;
+    if changed > 0 {
+        fail_pending(c, &id.to_string(), DELETED).await?;
+    }
     Ok(changed > 0)
+}
+
+/// An integration by id alone (public discovery documents).
+pub async fn by_id(c: &ClientWrapper, id: Uuid) -> Result<Option<Integration>> {
+    let row = query_opt(
+        c,
+        "SELECT account_id FROM integrations WHERE id = $1",
+        &[&id.to_string()],
+    )
+    .await?;
+    match row.and_then(|r| r.get::<_, &str>(0).parse().ok()) {
+        Some(account) => get(c, account, id).await,
+        None => Ok(None),
+    }
 }

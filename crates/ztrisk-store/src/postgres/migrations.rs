@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_risk_engine",
         include_str!("../../migrations/postgres/0003_risk_engine.sql"),
     ),
+    (
+        "0004_risk_sharing",
+        include_str!("../../migrations/postgres/0004_risk_sharing.sql"),
+    ),
 ];
 
 /// The oldest server this backend runs on (`server_version_num`).

@@ -21,10 +21,13 @@ mod engine;
 mod integrations;
 mod listener;
 mod migrations;
+mod outbox;
 mod risk;
+mod signing_keys;
 #[cfg(feature = "testing")]
 pub(crate) mod testing;
 mod tx;
+mod webhooks;
 
 pub use migrations::MigrationReport;
 pub(crate) use tx::{
@@ -33,13 +36,17 @@ pub(crate) use tx::{
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StoreError,
+    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
+    SigningKeyStore, Store, StoreError, WebhookStore,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{ClientWrapper, Object, Pool};
 use listener::{Generation, Listener};
 use std::sync::Arc;
@@ -55,6 +62,7 @@ use ztrisk_core::events::Event;
 /// of the schema name, so stores in different schemas of one database do not contend).
 pub(crate) const LOCK_CLASS_MIGRATE: i32 = 0x7a74_0001;
 pub(crate) const LOCK_CLASS_ACCOUNTS: i32 = 0x7a74_0002;
+pub(crate) const LOCK_CLASS_KEYS: i32 = 0x7a74_0003;
 
 /// How many times a write that lost a deadlock or a serialization race is tried in all.
 const WRITE_ATTEMPTS: u32 = 3;
@@ -400,6 +408,10 @@ impl IntegrationStore for PostgresStore {
         Ok(integrations::by_reference(&*self.client().await?, account, reference_id).await?)
     }
 
+    async fn integration_by_id(&self, id: Uuid) -> Result<Option<Integration>, StoreError> {
+        Ok(integrations::by_id(&*self.client().await?, id).await?)
+    }
+
     async fn update_integration(
         &self,
         account: AccountId,
@@ -428,6 +440,150 @@ impl IntegrationStore for PostgresStore {
             id
         )
         .await?))
+    }
+}
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn list_webhooks(&self, account: AccountId) -> Result<Vec<Webhook>, StoreError> {
+        Ok(webhooks::list(&*self.client().await?, account).await?)
+    }
+
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        fields: WebhookFields,
+        secret: String,
+        _actor: &Actor,
+    ) -> Result<Webhook, StoreError> {
+        Ok(in_tx!(self, |tx| webhooks::create(
+            tx.client(),
+            account,
+            fields,
+            secret
+        )
+        .await?))
+    }
+
+    async fn webhook(&self, account: AccountId, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+        Ok(webhooks::get(&*self.client().await?, account, id).await?)
+    }
+
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: WebhookFields,
+        _actor: &Actor,
+    ) -> Result<Option<Webhook>, StoreError> {
+        Ok(in_tx!(self, |tx| webhooks::update(
+            tx.client(),
+            account,
+            id,
+            fields
+        )
+        .await?))
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        Ok(in_tx!(self, |tx| webhooks::delete(
+            tx.client(),
+            account,
+            id
+        )
+        .await?))
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PostgresStore {
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryTask>, StoreError> {
+        let tx = self.begin().await?;
+        let tasks = outbox::claim(tx.client(), now, lease, limit).await?;
+        // Claims change no cached data: no notification.
+        tx.commit_unchanged().await?;
+        Ok(tasks)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        result: AttemptResult,
+        payload: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        Ok(outbox::finish(&*self.client().await?, id, now, &result, payload.as_deref()).await?)
+    }
+
+    async fn deliveries(
+        &self,
+        account: AccountId,
+        destination: Destination,
+        paging: Paging,
+    ) -> Result<Option<Page<DeliveryRecord>>, StoreError> {
+        Ok(outbox::list(&*self.client().await?, account, destination, paging).await?)
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(outbox::prune(&*self.client().await?, before).await?)
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(outbox::next_due(&*self.client().await?).await?)
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for PostgresStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        Ok(signing_keys::list(&*self.client().await?).await?)
+    }
+
+    async fn add_first_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        Ok(in_tx!(self, |tx| signing_keys::add_first(
+            tx.client(),
+            kid,
+            &private_key
+        )
+        .await?))
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        _actor: &Actor,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, |tx| signing_keys::rotate(
+            tx.client(),
+            kid,
+            &private_key
+        )
+        .await?);
+        Ok(())
+    }
+
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        _actor: &Actor,
+    ) -> Result<RetireOutcome, StoreError> {
+        Ok(in_tx!(self, |tx| signing_keys::retire(tx.client(), kid).await?))
     }
 }
 

@@ -1,18 +1,21 @@
 //! Reading and resetting users' risk.
 
 use super::engine::ADJUST_SCORED;
+use super::outbox;
 use super::{Result, account_key, account_key_opt, execute, query, query_opt};
 use crate::StoreError;
 use crate::model::{
     Direction, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
     UserEventsQuery, UserRisk, UserSummary,
 };
+use crate::outbox::ChangedUser;
 use crate::rank::level_of;
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::UserState;
+use ztrisk_core::scoring::{ChangeCause, LevelChange};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -170,7 +173,8 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     let account_key = account_key(c, account).await?;
     let user = query_opt(
         c,
-        "SELECT key, risk_event_count FROM users WHERE account_key = $1 AND user_id = $2
+        "SELECT key, risk_event_count, risk_rank, email, name FROM users
+         WHERE account_key = $1 AND user_id = $2
          FOR UPDATE",
         &[&account_key, &user_id.to_string()],
     )
@@ -180,6 +184,12 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     };
     let key: i64 = user.get(0);
     let count: i64 = user.get(1);
+    let previous = if count > 0 {
+        level_of(user.get(2))
+    } else {
+        None
+    };
+    let now = now_ms();
     // Read after the lock is held: the state the last ingest of this user committed.
     let state = query_opt(
         c,
@@ -196,7 +206,7 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
         c,
         "UPDATE users SET last_reset_at = $2, risk_rank = 0, risk_event_count = 0,
          last_risk_event_at = NULL WHERE key = $1",
-        &[&key, &now_ms()],
+        &[&key, &now],
     )
     .await?;
     execute(
@@ -208,6 +218,15 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     .await?;
     if count > 0 {
         execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
+    }
+    if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
+        let changed = ChangedUser {
+            user_id: user_id.to_string(),
+            email: user.get(3),
+            name: user.get(4),
+            change,
+        };
+        outbox::enqueue(c, account, &[changed]).await?;
     }
     Ok(true)
 }

@@ -1,10 +1,11 @@
 //! Ingestion: events in, detector state and risk events out, in the writer's transaction.
 
 use super::user_cache::{CachedUser, UserCache};
-use super::{account_key, behaviors};
+use super::{account_key, behaviors, outbox};
 use crate::StoreError;
 use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
+use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::UserState;
 use ztrisk_core::events::{Event, UserRef};
-use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
+use ztrisk_core::scoring::{LevelChange, ScoringUser, Touched, UserScore, default_name};
 
 pub fn ingest(
     conn: &Connection,
@@ -112,6 +113,7 @@ pub fn ingest(
     if newly_scored > 0 {
         adjust_scored(conn, account_key, newly_scored)?;
     }
+    outcome.deliveries_queued = queue_changes(conn, account, &users, now)?;
     // Everything is written: hand the users back to the cache (undone if the commit fails).
     if let Ok(mut cache) = cache.lock() {
         for (email, touched) in users {
@@ -126,6 +128,35 @@ pub fn ingest(
         }
     }
     Ok(outcome)
+}
+
+/// Queues the batch's level changes (one per user at most) in the same transaction.
+fn queue_changes(
+    conn: &Connection,
+    account: AccountId,
+    users: &HashMap<&str, Touched<i64>>,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let changed: Vec<(&str, &Touched<i64>, LevelChange)> = users
+        .iter()
+        .filter_map(|(email, t)| t.level_change(now).map(|c| (*email, t, c)))
+        .collect();
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let ids = outbox::user_ids(conn, changed.iter().map(|(_, t, _)| t.key))?;
+    let rows: Vec<ChangedUser> = changed
+        .into_iter()
+        .filter_map(|(email, touched, change)| {
+            Some(ChangedUser {
+                user_id: ids.get(&touched.key)?.clone(),
+                email: email.to_owned(),
+                name: touched.user.name.clone(),
+                change,
+            })
+        })
+        .collect();
+    outbox::enqueue(conn, account, &rows)
 }
 
 pub fn adjust_scored(conn: &Connection, account_key: i64, delta: i64) -> Result<(), StoreError> {

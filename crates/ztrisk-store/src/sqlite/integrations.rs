@@ -1,7 +1,9 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
+use super::outbox::fail_pending;
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields, IntegrationType};
+use crate::outbox::{DEACTIVATED, DELETED};
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -150,6 +152,9 @@ pub fn update(
     if changed == 0 {
         return Ok(None);
     }
+    if !fields.active {
+        fail_pending(conn, &id.to_string(), DEACTIVATED)?;
+    }
     get(conn, account, id)
 }
 
@@ -157,5 +162,20 @@ pub fn delete(conn: &Connection, account: AccountId, id: Uuid) -> Result<bool, S
     let changed = conn
         .prepare_cached("DELETE FROM integrations WHERE account_id = ?1 AND id = ?2")?
         .execute(params![account.to_string(), id.to_string()])?;
+    if changed > 0 {
+        fail_pending(conn, &id.to_string(), DELETED)?;
+    }
     Ok(changed > 0)
+}
+
+/// An integration by id alone (public discovery documents).
+pub fn by_id(conn: &Connection, id: Uuid) -> Result<Option<Integration>, StoreError> {
+    let account: Option<String> = conn
+        .prepare_cached("SELECT account_id FROM integrations WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    match account.and_then(|a| a.parse().ok()) {
+        Some(account) => get(conn, account, id),
+        None => Ok(None),
+    }
 }

@@ -18,6 +18,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_risk_engine",
         include_str!("../../migrations/sqlite/0003_risk_engine.sql"),
     ),
+    (
+        "0004_risk_sharing",
+        include_str!("../../migrations/sqlite/0004_risk_sharing.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

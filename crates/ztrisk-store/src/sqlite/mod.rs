@@ -11,25 +11,33 @@ mod dump;
 mod engine;
 mod integrations;
 mod migrations;
+mod outbox;
 mod pool;
 mod risk;
+mod signing_keys;
 mod user_cache;
+mod webhooks;
 mod writer;
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, IngestOutcome, Integration, IntegrationFields, NewToken, Page,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary,
+    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StoreError,
+    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
+    SigningKeyStore, Store, StoreError, WebhookStore,
 };
 use async_trait::async_trait;
 use changes::ChangeClock;
+use chrono::{DateTime, Utc};
 use pool::ReadPool;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use user_cache::UserCache;
 use uuid::Uuid;
 use writer::Writer;
@@ -353,6 +361,10 @@ impl IntegrationStore for SqliteStore {
             .await
     }
 
+    async fn integration_by_id(&self, id: Uuid) -> Result<Option<Integration>, StoreError> {
+        self.read(move |conn| integrations::by_id(conn, id)).await
+    }
+
     async fn update_integration(
         &self,
         account: AccountId,
@@ -373,6 +385,142 @@ impl IntegrationStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.writer
             .write(move |conn| integrations::delete(conn, account, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn list_webhooks(&self, account: AccountId) -> Result<Vec<Webhook>, StoreError> {
+        self.read(move |conn| webhooks::list(conn, account)).await
+    }
+
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        fields: WebhookFields,
+        secret: String,
+        _actor: &Actor,
+    ) -> Result<Webhook, StoreError> {
+        self.writer
+            .write(move |conn| webhooks::create(conn, account, fields, secret))
+            .await
+    }
+
+    async fn webhook(&self, account: AccountId, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+        self.read(move |conn| webhooks::get(conn, account, id))
+            .await
+    }
+
+    async fn update_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: WebhookFields,
+        _actor: &Actor,
+    ) -> Result<Option<Webhook>, StoreError> {
+        self.writer
+            .write(move |conn| webhooks::update(conn, account, id, fields))
+            .await
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |conn| webhooks::delete(conn, account, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<DeliveryTask>, StoreError> {
+        self.writer
+            .write(move |conn| outbox::claim(conn, now, lease, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        result: AttemptResult,
+        payload: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |conn| outbox::finish(conn, &id, now, &result, payload.as_deref()))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        account: AccountId,
+        destination: Destination,
+        paging: Paging,
+    ) -> Result<Option<Page<DeliveryRecord>>, StoreError> {
+        self.read(move |conn| outbox::list(conn, account, destination, paging))
+            .await
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |conn| outbox::prune(conn, before))
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(outbox::next_due).await
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for SqliteStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        self.read(signing_keys::list).await
+    }
+
+    async fn add_first_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let kid = kid.to_owned();
+        self.writer
+            .write(move |conn| signing_keys::add_first(conn, &kid, &private_key))
+            .await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        private_key: Vec<u8>,
+        _actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let kid = kid.to_owned();
+        self.writer
+            .write(move |conn| signing_keys::rotate(conn, &kid, &private_key))
+            .await
+    }
+
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        _actor: &Actor,
+    ) -> Result<RetireOutcome, StoreError> {
+        let kid = kid.to_owned();
+        self.writer
+            .write(move |conn| signing_keys::retire(conn, &kid))
             .await
     }
 }

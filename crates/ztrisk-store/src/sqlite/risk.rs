@@ -1,13 +1,14 @@
 //! Reading and resetting users' risk.
 
-use super::account_key;
 use super::engine::adjust_scored;
 use super::user_cache::UserCache;
+use super::{account_key, outbox};
 use crate::StoreError;
 use crate::model::{
     Direction, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery, UserEventsQuery,
     UserRisk, UserSummary,
 };
+use crate::outbox::ChangedUser;
 use crate::rank::level_of;
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,6 +16,7 @@ use std::sync::Mutex;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::UserState;
+use ztrisk_core::scoring::{ChangeCause, LevelChange};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -186,6 +188,8 @@ pub fn user_risk(
     }))
 }
 
+/// Resets a user: their risk events stop counting, their detector state starts over, and a
+/// scored user's level change (to unscored) is queued for the account's destinations.
 pub fn reset(
     conn: &Connection,
     cache: &Mutex<UserCache>,
@@ -195,7 +199,7 @@ pub fn reset(
     let account_key = account_key(conn, account)?;
     let user = conn
         .prepare_cached(
-            "SELECT u.key, s.state, u.risk_event_count, u.email FROM users u
+            "SELECT u.key, s.state, u.risk_event_count, u.email, u.name, u.risk_rank FROM users u
              LEFT JOIN user_states s ON s.user_key = u.key
              WHERE u.account_key = ?1 AND u.user_id = ?2",
         )?
@@ -205,10 +209,12 @@ pub fn reset(
                 r.get::<_, Option<Vec<u8>>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })
         .optional()?;
-    let Some((key, state, count, email)) = user else {
+    let Some((key, state, count, email, name, rank)) = user else {
         return Ok(false);
     };
     // The writer's copy is now outdated; the next batch reads the reset state back.
@@ -220,11 +226,12 @@ pub fn reset(
         .and_then(UserState::decode)
         .unwrap_or_default();
     state.reset();
+    let now = now_ms();
     conn.prepare_cached(
         "UPDATE users SET last_reset_at = ?2, risk_rank = 0, risk_event_count = 0,
          last_risk_event_at = NULL WHERE key = ?1",
     )?
-    .execute(params![key, now_ms()])?;
+    .execute(params![key, now])?;
     conn.prepare_cached(
         "INSERT INTO user_states (user_key, state) VALUES (?1, ?2)
          ON CONFLICT (user_key) DO UPDATE SET state = excluded.state",
@@ -232,6 +239,16 @@ pub fn reset(
     .execute(params![key, state.encode()])?;
     if count > 0 {
         adjust_scored(conn, account_key, -1)?;
+    }
+    let previous = if count > 0 { level_of(rank) } else { None };
+    if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
+        let changed = ChangedUser {
+            user_id: user_id.to_string(),
+            email,
+            name,
+            change,
+        };
+        outbox::enqueue(conn, account, &[changed])?;
     }
     Ok(true)
 }

@@ -19,6 +19,8 @@ use ztrisk_store::model::{
 use ztrisk_store::prelude::*;
 use ztrisk_store::{Store, StoreError};
 
+pub use crate::sharing::*;
+
 type R = Result<(), StoreError>;
 
 fn admin_token() -> NewToken {
@@ -314,7 +316,8 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
         IngestOutcome {
             accepted: 3,
             duplicates: 1,
-            risk_events: 2
+            risk_events: 2,
+            deliveries_queued: 0
         }
     );
     let again = store.ingest(a, batch, &Actor::Cli).await?;
@@ -323,7 +326,8 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
         IngestOutcome {
             accepted: 1,
             duplicates: 3,
-            risk_events: 0
+            risk_events: 0,
+            deliveries_queued: 0
         }
     );
     // An id reused with another timestamp is a new event; an id is per account.

@@ -9,6 +9,7 @@
 mod bench;
 mod generic;
 mod postgres_only;
+mod sharing;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -129,6 +130,13 @@ on_every_backend!(
     replicas_see_impossible_travel,
     replicas_see_revocations_at_once,
     replicas_ingest_many_users_concurrently,
+    level_changes_queue_deliveries,
+    deliveries_are_claimed_in_order_and_settled,
+    deactivated_destinations_fail_their_queue,
+    webhooks_are_scoped_to_their_account,
+    signing_keys_rotate_and_retire,
+    replicas_claim_each_delivery_once,
+    first_signing_key_is_kept_once_across_replicas,
 );
 
 // ---- building inputs ----------------------------------------------------------------------

@@ -1,0 +1,362 @@
+//! The outbox on PostgreSQL: deliveries queued in the transaction of each change; any replica
+//! claims due ones with `FOR UPDATE SKIP LOCKED` and a lease (`claimed_until`), so one
+//! delivery is in flight on at most one replica at a time.
+
+use super::{Result, execute, query, query_opt};
+use crate::model::{
+    AttemptResult, DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Target,
+    WebhookFormat,
+};
+use crate::outbox::{ChangedUser, DELETED, Subscriber, new_delivery_id, status_of};
+use crate::rank::{level_of, rank_or_zero};
+use crate::time::{from_ms, now_ms, to_ms};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Row;
+use ztrisk_core::AccountId;
+
+async fn subscribers(c: &ClientWrapper, account: AccountId) -> Result<Vec<Subscriber>> {
+    let account = account.to_string();
+    let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = &[&account];
+    let (integrations, webhooks) = tokio::try_join!(
+        query(
+            c,
+            "SELECT id FROM integrations WHERE account_id = $1 AND active",
+            params
+        ),
+        query(
+            c,
+            "SELECT id, min_rank FROM webhooks WHERE account_id = $1 AND active",
+            params
+        ),
+    )?;
+    let mut out = Vec::new();
+    for row in &integrations {
+        if let Ok(id) = row.get::<_, &str>(0).parse() {
+            out.push(Subscriber {
+                destination: Destination::Integration(id),
+                min_level: None,
+            });
+        }
+    }
+    for row in &webhooks {
+        if let Ok(id) = row.get::<_, &str>(0).parse() {
+            out.push(Subscriber {
+                destination: Destination::Webhook(id),
+                min_level: level_of(row.get(1)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Queues one delivery per change and interested destination, in the caller's transaction,
+/// superseding older unclaimed ones of the same user and destination. Two statements in all.
+pub async fn enqueue(
+    c: &ClientWrapper,
+    account: AccountId,
+    changes: &[ChangedUser],
+) -> Result<u64> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let subscribers = subscribers(c, account).await?;
+    if subscribers.is_empty() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let mut rows = Rows::default();
+    for changed in changes {
+        for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
+            let destination = subscriber.destination;
+            rows.ids.push(new_delivery_id());
+            rows.kinds.push(destination.kind());
+            rows.destinations.push(destination.id().to_string());
+            rows.users.push(changed.user_id.as_str());
+            rows.emails.push(changed.email.as_str());
+            rows.names.push(changed.name.as_str());
+            rows.previous.push(rank_or_zero(changed.change.previous));
+            rows.current.push(rank_or_zero(changed.change.current));
+            rows.causes.push(changed.change.cause.code().to_owned());
+            rows.changed_at.push(changed.change.at);
+        }
+    }
+    if rows.ids.is_empty() {
+        return Ok(0);
+    }
+    execute(
+        c,
+        "UPDATE deliveries d SET status = 'superseded'
+         FROM unnest($1::text[], $2::text[]) AS v(dest, usr)
+         WHERE d.destination_id = v.dest AND d.user_id = v.usr AND d.status = 'pending'
+           AND d.claimed_until <= $3",
+        &[&rows.destinations, &rows.users, &now],
+    )
+    .await?;
+    let account = account.to_string();
+    let queued = execute(
+        c,
+        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id, email,
+            name, previous_rank, current_rank, cause, changed_at, status, created_at,
+            next_attempt_at)
+         SELECT v.id, $1, v.kind, v.dest, v.usr, v.email, v.name, v.prev, v.cur, v.cause, v.at,
+                'pending', $12, $12
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])
+              WITH ORDINALITY AS v(id, kind, dest, usr, email, name, prev, cur, cause, at, n)
+         ORDER BY v.n",
+        &[
+            &account,
+            &rows.ids,
+            &rows.kinds,
+            &rows.destinations,
+            &rows.users,
+            &rows.emails,
+            &rows.names,
+            &rows.previous,
+            &rows.current,
+            &rows.causes,
+            &rows.changed_at,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(queued)
+}
+
+/// The deliveries of a batch, as the columns of one `UNNEST` insert.
+#[derive(Default)]
+struct Rows<'a> {
+    ids: Vec<String>,
+    kinds: Vec<&'static str>,
+    destinations: Vec<String>,
+    users: Vec<&'a str>,
+    emails: Vec<&'a str>,
+    names: Vec<&'a str>,
+    previous: Vec<i64>,
+    current: Vec<i64>,
+    causes: Vec<String>,
+    changed_at: Vec<i64>,
+}
+
+/// Fails a destination's pending deliveries (deactivated or deleted).
+pub async fn fail_pending(c: &ClientWrapper, destination_id: &str, reason: &str) -> Result<()> {
+    execute(
+        c,
+        "UPDATE deliveries SET status = 'failed', last_error = $2, claimed_until = 0
+         WHERE destination_id = $1 AND status = 'pending'",
+        &[&destination_id, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+const RECORD_COLUMNS: &str = "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
+    d.email, d.name, d.previous_rank, d.current_rank, d.cause, d.changed_at, d.status,
+    d.attempts, d.created_at, d.last_attempt_at, d.next_attempt_at, d.last_error";
+
+fn record(r: &Row) -> Option<DeliveryRecord> {
+    let account = r.get::<_, &str>(1).parse().ok()?;
+    let destination = Destination::parse(r.get(2), r.get(3))?;
+    let user_id = r.get::<_, &str>(4).parse().ok()?;
+    let status = status_of(r.get(11));
+    Some(DeliveryRecord {
+        id: r.get(0),
+        account,
+        destination,
+        user_id,
+        email: r.get(5),
+        name: r.get(6),
+        previous: level_of(r.get(7)),
+        current: level_of(r.get(8)),
+        cause: r.get(9),
+        changed_at: from_ms(r.get(10)),
+        attempts: u32::try_from(r.get::<_, i64>(12)).unwrap_or(u32::MAX),
+        created_at: from_ms(r.get(13)),
+        last_attempt_at: r.get::<_, Option<i64>>(14).map(from_ms),
+        next_attempt_at: (status == DeliveryStatus::Pending).then(|| from_ms(r.get(15))),
+        last_error: r.get(16),
+        status,
+    })
+}
+
+/// Claims due deliveries (in the caller's transaction): the oldest pending one of each
+/// (destination, user), skipping rows another replica is claiming right now.
+pub async fn claim(
+    c: &ClientWrapper,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+    limit: usize,
+) -> Result<Vec<DeliveryTask>> {
+    let now = to_ms(now);
+    let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = query(
+        c,
+        &format!(
+            "WITH due AS (
+               SELECT d.seq FROM deliveries d
+               WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1
+                 AND NOT EXISTS (
+                   SELECT 1 FROM deliveries e
+                   WHERE e.destination_id = d.destination_id AND e.user_id = d.user_id
+                     AND e.status = 'pending' AND e.seq < d.seq)
+               ORDER BY d.next_attempt_at, d.seq
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED),
+             claimed AS (
+               UPDATE deliveries SET claimed_until = $3 FROM due WHERE deliveries.seq = due.seq
+               RETURNING deliveries.*)
+             SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret
+             FROM claimed d
+             LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
+             LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
+             ORDER BY d.next_attempt_at, d.seq"
+        ),
+        &[&now, &limit, &until],
+    )
+    .await?;
+    let mut tasks = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(record) = record(row) else { continue };
+        let target = match (
+            record.destination,
+            row.get::<_, Option<String>>(18),
+            row.get::<_, Option<String>>(19),
+            row.get::<_, Option<String>>(20),
+            row.get::<_, Option<String>>(21),
+        ) {
+            (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
+                integration_id,
+                tenant_url,
+            },
+            (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
+                Target::Webhook {
+                    url,
+                    format: WebhookFormat::parse(&format).unwrap_or_default(),
+                    secret,
+                }
+            }
+            _ => {
+                execute(
+                    c,
+                    "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE id = $1",
+                    &[&record.id, &DELETED],
+                )
+                .await?;
+                continue;
+            }
+        };
+        tasks.push(DeliveryTask {
+            record,
+            target,
+            payload: row.get(17),
+        });
+    }
+    Ok(tasks)
+}
+
+pub async fn finish(
+    c: &ClientWrapper,
+    id: &str,
+    now: DateTime<Utc>,
+    result: &AttemptResult,
+    payload: Option<&[u8]>,
+) -> Result<()> {
+    let (status, next, error) = match result {
+        AttemptResult::Delivered => ("delivered", to_ms(now), None),
+        AttemptResult::Retry { next_at, error } => {
+            ("pending", to_ms(*next_at), Some(error.as_str()))
+        }
+        AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
+    };
+    execute(
+        c,
+        "UPDATE deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3,
+            next_attempt_at = $4, last_error = $5, claimed_until = 0,
+            payload = coalesce(payload, $6)
+         WHERE id = $1",
+        &[&id, &status, &to_ms(now), &next, &error, &payload],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn list(
+    c: &ClientWrapper,
+    account: AccountId,
+    destination: Destination,
+    paging: Paging,
+) -> Result<Option<Page<DeliveryRecord>>> {
+    let table = match destination {
+        Destination::Integration(_) => "integrations",
+        Destination::Webhook(_) => "webhooks",
+    };
+    let destination_id = destination.id().to_string();
+    let exists = query_opt(
+        c,
+        &format!("SELECT 1 FROM {table} WHERE account_id = $1 AND id = $2"),
+        &[&account.to_string(), &destination_id],
+    )
+    .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let offset = i64::from(paging.page.saturating_sub(1)) * i64::from(paging.per_page);
+    let per_page = i64::from(paging.per_page);
+    let page_sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM deliveries d WHERE d.destination_id = $1
+         ORDER BY d.seq DESC LIMIT $2 OFFSET $3"
+    );
+    let count_params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = &[&destination_id];
+    let page_params: &[&(dyn tokio_postgres::types::ToSql + Sync)] =
+        &[&destination_id, &per_page, &offset];
+    let (total, rows) = tokio::try_join!(
+        query(
+            c,
+            "SELECT count(*) FROM deliveries WHERE destination_id = $1",
+            count_params
+        ),
+        query(c, &page_sql, page_params),
+    )?;
+    let total: i64 = total.first().map(|r| r.get(0)).unwrap_or_default();
+    Ok(Some(Page {
+        items: rows.iter().filter_map(record).collect(),
+        total_count: u64::try_from(total).unwrap_or_default(),
+    }))
+}
+
+pub async fn prune(c: &ClientWrapper, before: DateTime<Utc>) -> Result<u64> {
+    execute(
+        c,
+        "DELETE FROM deliveries WHERE status <> 'pending'
+         AND coalesce(last_attempt_at, created_at) < $1",
+        &[&to_ms(before)],
+    )
+    .await
+}
+
+pub async fn next_due(c: &ClientWrapper) -> Result<Option<DateTime<Utc>>> {
+    let row = query_opt(
+        c,
+        "SELECT min(greatest(next_attempt_at, claimed_until)) FROM deliveries
+         WHERE status = 'pending'",
+        &[],
+    )
+    .await?;
+    Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)).map(from_ms))
+}
+
+/// The user ids of the given user row keys.
+pub async fn user_ids(
+    c: &ClientWrapper,
+    keys: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let rows = query(
+        c,
+        "SELECT key, user_id FROM users WHERE key = ANY($1::bigint[])",
+        &[&keys],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

@@ -1,0 +1,326 @@
+//! The outbox on SQLite: deliveries queued in the writer's transaction of each change, claimed
+//! and settled by the delivery worker through the writer too.
+
+use crate::StoreError;
+use crate::model::{
+    AttemptResult, DeliveryRecord, DeliveryTask, Destination, Page, Paging, Target, WebhookFormat,
+};
+use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of};
+use crate::rank::{level_of, rank_or_zero};
+use crate::time::{from_ms, now_ms, to_ms};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use ztrisk_core::AccountId;
+
+/// The account's active destinations.
+fn subscribers(conn: &Connection, account: AccountId) -> Result<Vec<Subscriber>, StoreError> {
+    let account = account.to_string();
+    let mut out = Vec::new();
+    let mut integrations =
+        conn.prepare_cached("SELECT id FROM integrations WHERE account_id = ?1 AND active = 1")?;
+    for id in integrations.query_map([&account], |r| r.get::<_, String>(0))? {
+        if let Ok(id) = id?.parse() {
+            out.push(Subscriber {
+                destination: Destination::Integration(id),
+                min_level: None,
+            });
+        }
+    }
+    let mut webhooks = conn
+        .prepare_cached("SELECT id, min_rank FROM webhooks WHERE account_id = ?1 AND active = 1")?;
+    for row in webhooks.query_map([&account], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+        let (id, min_rank) = row?;
+        if let Ok(id) = id.parse() {
+            out.push(Subscriber {
+                destination: Destination::Webhook(id),
+                min_level: level_of(min_rank),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Queues one delivery per change and interested destination, in the caller's transaction;
+/// an older change of the same user still waiting for the same destination is superseded.
+pub fn enqueue(
+    conn: &Connection,
+    account: AccountId,
+    changes: &[ChangedUser],
+) -> Result<u64, StoreError> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let subscribers = subscribers(conn, account)?;
+    if subscribers.is_empty() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let mut supersede = conn.prepare_cached(
+        "UPDATE deliveries SET status = 'superseded'
+         WHERE destination_id = ?1 AND user_id = ?2 AND status = 'pending' AND claimed_until <= ?3",
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id, email,
+            name, previous_rank, current_rank, cause, changed_at, status, created_at,
+            next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?12)",
+    )?;
+    let account = account.to_string();
+    let mut queued = 0;
+    for changed in changes {
+        for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
+            let destination = subscriber.destination;
+            let destination_id = destination.id().to_string();
+            supersede.execute(params![destination_id, changed.user_id, now])?;
+            insert.execute(params![
+                new_delivery_id(),
+                account,
+                destination.kind(),
+                destination_id,
+                changed.user_id,
+                changed.email,
+                changed.name,
+                rank_or_zero(changed.change.previous),
+                rank_or_zero(changed.change.current),
+                changed.change.cause.code(),
+                changed.change.at,
+                now
+            ])?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Fails a destination's pending deliveries (deactivated or deleted), in the caller's
+/// transaction.
+pub fn fail_pending(
+    conn: &Connection,
+    destination_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE deliveries SET status = 'failed', last_error = ?2, claimed_until = 0
+         WHERE destination_id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![destination_id, reason])?;
+    Ok(())
+}
+
+const RECORD_COLUMNS: &str = "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
+    d.email, d.name, d.previous_rank, d.current_rank, d.cause, d.changed_at, d.status,
+    d.attempts, d.created_at, d.last_attempt_at, d.next_attempt_at, d.last_error";
+
+fn record(r: &Row<'_>) -> rusqlite::Result<Option<DeliveryRecord>> {
+    let account: String = r.get(1)?;
+    let kind: String = r.get(2)?;
+    let destination: String = r.get(3)?;
+    let user_id: String = r.get(4)?;
+    let status: String = r.get(11)?;
+    let (Ok(account), Some(destination), Ok(user_id)) = (
+        account.parse(),
+        Destination::parse(&kind, &destination),
+        user_id.parse(),
+    ) else {
+        return Ok(None);
+    };
+    let status = status_of(&status);
+    let next: i64 = r.get(15)?;
+    Ok(Some(DeliveryRecord {
+        id: r.get(0)?,
+        account,
+        destination,
+        user_id,
+        email: r.get(5)?,
+        name: r.get(6)?,
+        previous: level_of(r.get(7)?),
+        current: level_of(r.get(8)?),
+        cause: r.get(9)?,
+        changed_at: from_ms(r.get(10)?),
+        attempts: u32::try_from(r.get::<_, i64>(12)?).unwrap_or(u32::MAX),
+        created_at: from_ms(r.get(13)?),
+        last_attempt_at: r.get::<_, Option<i64>>(14)?.map(from_ms),
+        next_attempt_at: (status == crate::model::DeliveryStatus::Pending).then(|| from_ms(next)),
+        last_error: r.get(16)?,
+        status,
+    }))
+}
+
+/// Claims due deliveries: the oldest pending one of each (destination, user).
+pub fn claim(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+    limit: usize,
+) -> Result<Vec<DeliveryTask>, StoreError> {
+    let now = to_ms(now);
+    let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret
+         FROM deliveries d
+         LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
+         LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.claimed_until <= ?1
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries e
+             WHERE e.destination_id = d.destination_id AND e.user_id = d.user_id
+               AND e.status = 'pending' AND e.seq < d.seq)
+         ORDER BY d.next_attempt_at, d.seq
+         LIMIT ?2"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![now, limit], |r| {
+        let record = record(r)?;
+        let payload: Option<Vec<u8>> = r.get(17)?;
+        let tenant_url: Option<String> = r.get(18)?;
+        let url: Option<String> = r.get(19)?;
+        let format: Option<String> = r.get(20)?;
+        let secret: Option<String> = r.get(21)?;
+        Ok((record, payload, tenant_url, url, format, secret))
+    })?;
+    let mut claim =
+        conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
+    let mut orphan = conn
+        .prepare_cached("UPDATE deliveries SET status = 'failed', last_error = ?2 WHERE id = ?1")?;
+    let mut tasks = Vec::new();
+    for row in rows {
+        let (record, payload, tenant_url, url, format, secret) = row?;
+        let Some(record) = record else { continue };
+        let target = match (record.destination, tenant_url, url, format, secret) {
+            (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
+                integration_id,
+                tenant_url,
+            },
+            (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
+                Target::Webhook {
+                    url,
+                    format: WebhookFormat::parse(&format).unwrap_or_default(),
+                    secret,
+                }
+            }
+            _ => {
+                // Its destination is gone (deleted in a version that did not fail its queue).
+                orphan.execute(params![record.id, crate::outbox::DELETED])?;
+                continue;
+            }
+        };
+        claim.execute(params![record.id, until])?;
+        tasks.push(DeliveryTask {
+            record,
+            target,
+            payload,
+        });
+    }
+    Ok(tasks)
+}
+
+pub fn finish(
+    conn: &Connection,
+    id: &str,
+    now: DateTime<Utc>,
+    result: &AttemptResult,
+    payload: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let (status, next, error) = match result {
+        AttemptResult::Delivered => ("delivered", to_ms(now), None),
+        AttemptResult::Retry { next_at, error } => {
+            ("pending", to_ms(*next_at), Some(error.as_str()))
+        }
+        AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
+    };
+    conn.prepare_cached(
+        "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_attempt_at = ?3,
+            next_attempt_at = ?4, last_error = ?5, claimed_until = 0,
+            payload = coalesce(payload, ?6)
+         WHERE id = ?1",
+    )?
+    .execute(params![id, status, to_ms(now), next, error, payload])?;
+    Ok(())
+}
+
+/// Whether the account has this destination.
+fn destination_exists(
+    conn: &Connection,
+    account: AccountId,
+    destination: Destination,
+) -> Result<bool, StoreError> {
+    let table = match destination {
+        Destination::Integration(_) => "integrations",
+        Destination::Webhook(_) => "webhooks",
+    };
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT 1 FROM {table} WHERE account_id = ?1 AND id = ?2"
+        ))?
+        .exists(params![account.to_string(), destination.id().to_string()])?)
+}
+
+pub fn list(
+    conn: &Connection,
+    account: AccountId,
+    destination: Destination,
+    paging: Paging,
+) -> Result<Option<Page<DeliveryRecord>>, StoreError> {
+    if !destination_exists(conn, account, destination)? {
+        return Ok(None);
+    }
+    let destination_id = destination.id().to_string();
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM deliveries WHERE destination_id = ?1")?
+        .query_row([&destination_id], |r| r.get(0))?;
+    let offset = i64::from(paging.page.saturating_sub(1)) * i64::from(paging.per_page);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM deliveries d WHERE d.destination_id = ?1
+         ORDER BY d.seq DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let mut items = Vec::new();
+    for row in stmt.query_map(
+        params![destination_id, i64::from(paging.per_page), offset],
+        record,
+    )? {
+        items.extend(row?);
+    }
+    Ok(Some(Page {
+        items,
+        total_count: u64::try_from(total).unwrap_or_default(),
+    }))
+}
+
+pub fn prune(conn: &Connection, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM deliveries WHERE status <> 'pending'
+             AND coalesce(last_attempt_at, created_at) < ?1",
+        )?
+        .execute([to_ms(before)])?;
+    Ok(deleted as u64)
+}
+
+pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let next: Option<i64> = conn
+        .prepare_cached(
+            "SELECT min(max(next_attempt_at, claimed_until)) FROM deliveries WHERE status = 'pending'",
+        )?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(next.map(from_ms))
+}
+
+/// The user ids of the given user row keys (for changes: deliveries name users by id).
+pub fn user_ids(
+    conn: &Connection,
+    keys: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT user_id FROM users WHERE key = ?1")?;
+    let mut out = std::collections::HashMap::new();
+    for key in keys {
+        if let Some(id) = stmt
+            .query_row([key], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            out.insert(key, id);
+        }
+    }
+    Ok(out)
+}
