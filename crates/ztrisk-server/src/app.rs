@@ -4,6 +4,7 @@ use crate::cache::GenerationCache;
 use crate::error::{ApiError, InternalErrorDetail};
 use crate::geoip::GeoIp;
 use crate::rate_limit::RateLimiter;
+use crate::sharing::Sharing;
 use crate::{request_id, routes};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub(crate) rate_limiter: Arc<RateLimiter>,
     /// Locates logins that carry only an IP (`--geoip`).
     pub geoip: Option<Arc<GeoIp>>,
+    /// Risk sharing: the delivery worker's wake-up, signing keys, receivers' URL rules.
+    pub sharing: Arc<Sharing>,
 }
 
 pub(crate) struct Caches {
@@ -65,6 +68,7 @@ impl AppState {
             store,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             geoip: None,
+            sharing: Arc::new(Sharing::new(&config.public_url)),
             config: Arc::new(config),
             caches: Arc::new(Caches {
                 tokens: GenerationCache::new(100_000),
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/client/v4", api.clone())
         .merge(api)
         .merge(routes::ops::routes(routes::Api::default()).into_router())
+        .merge(routes::discovery::routes(routes::Api::default()).into_router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -14,6 +14,7 @@ mod rate_limit;
 mod request_id;
 mod response;
 mod routes;
+pub mod sharing;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod views;

@@ -101,6 +101,35 @@ pub fn integration(i: &Integration, public_url: &str) -> wire::Integration {
     }
 }
 
+/// A webhook, without its secret (only its creation shows that).
+pub fn webhook(w: &Webhook) -> wire::Webhook {
+    wire::Webhook {
+        id: w.id.to_string(),
+        url: w.url.clone(),
+        active: w.active,
+        format: w.format.as_str().to_owned(),
+        min_level: w.min_level,
+        created_at: w.created_at,
+        secret: None,
+    }
+}
+
+pub fn delivery(d: &DeliveryRecord) -> wire::Delivery {
+    wire::Delivery {
+        id: d.id.clone(),
+        user_id: d.user_id.to_string(),
+        email: d.email.clone(),
+        previous_level: d.previous,
+        current_level: d.current,
+        status: d.status.as_str().to_owned(),
+        attempts: d.attempts,
+        created_at: d.created_at,
+        last_attempt_at: d.last_attempt_at,
+        next_attempt_at: d.next_attempt_at,
+        last_error: d.last_error.clone(),
+    }
+}
+
 pub fn ingest_result(
     outcome: IngestOutcome,
     rejected: Vec<wire::RejectedEvent>,

@@ -53,6 +53,12 @@ operations! {
     WriteIntegrations => [ZeroTrustWrite];
     /// POST events: what a log shipper's token is for, and nothing else.
     IngestEvents => [ZeroTrustRiskEventsWrite];
+    /// GET webhooks (list, by id).
+    ReadWebhooks => [ZeroTrustRead, ZeroTrustWrite];
+    /// Create, update, delete and test webhooks.
+    WriteWebhooks => [ZeroTrustWrite];
+    /// GET the deliveries of an integration or a webhook.
+    ReadDeliveries => [ZeroTrustRead, ZeroTrustWrite];
 }
 
 /// Who may call a route.
@@ -88,6 +94,27 @@ pub const ROUTES: &[Route] = &[
     route(Method::GET, "/healthz", Access::Public),
     route(Method::GET, "/readyz", Access::Public),
     route(Method::GET, "/user/tokens/verify", Access::AnyToken),
+    route(Method::GET, "/.well-known/jwks.json", Access::Public),
+    route(
+        Method::GET,
+        "/.well-known/sse-configuration/{integration_id}",
+        Access::Public,
+    ),
+    route(
+        Method::GET,
+        "/.well-known/sse-configuration/{integration_id}/",
+        Access::Public,
+    ),
+    route(
+        Method::GET,
+        "/.well-known/ssf-configuration/{integration_id}",
+        Access::Public,
+    ),
+    route(
+        Method::GET,
+        "/.well-known/ssf-configuration/{integration_id}/",
+        Access::Public,
+    ),
     route(
         Method::GET,
         "/accounts/{account_id}/zt_risk_scoring/behaviors",
@@ -147,6 +174,46 @@ pub const ROUTES: &[Route] = &[
         Method::POST,
         "/accounts/{account_id}/zt_risk_scoring/events",
         Access::Account(IngestEvents::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}/deliveries",
+        Access::Account(ReadDeliveries::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks",
+        Access::Account(ReadWebhooks::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks",
+        Access::Account(WriteWebhooks::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}",
+        Access::Account(ReadWebhooks::NAME),
+    ),
+    route(
+        Method::PUT,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}",
+        Access::Account(WriteWebhooks::NAME),
+    ),
+    route(
+        Method::DELETE,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}",
+        Access::Account(WriteWebhooks::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}/test",
+        Access::Account(WriteWebhooks::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}/deliveries",
+        Access::Account(ReadDeliveries::NAME),
     ),
 ];
 

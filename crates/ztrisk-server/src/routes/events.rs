@@ -141,6 +141,9 @@ async fn ingest(
         .store
         .ingest(access.account, events, &access.actor())
         .await?;
+    if outcome.deliveries_queued > 0 {
+        state.sharing.wake.notify_one();
+    }
     ok(&views::ingest_result(outcome, rejected))
 }
 

@@ -55,7 +55,7 @@ async fn create(
     access: AccountAccess<Write>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let fields = parse_fields(&body, true)?;
+    let fields = parse_fields(&body, true, &state.sharing.own_urls)?;
     let created = state
         .store
         .create_integration(access.account, fields, &access.actor())
@@ -106,7 +106,7 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = uuid_param(&params, "integration_id", &uri)?;
-    let fields = parse_fields(&body, false)?;
+    let fields = parse_fields(&body, false, &state.sharing.own_urls)?;
     let updated = state
         .store
         .update_integration(access.account, id, fields, &access.actor())
@@ -138,7 +138,11 @@ async fn delete(
 /// Validates a create (`integration_type`, `tenant_url`, `reference_id`?) or an update
 /// (`active`, `tenant_url`, `reference_id`?) body. Unknown fields are ignored: the SDKs send
 /// `integration_type` on update too.
-fn parse_fields(body: &Value, creating: bool) -> Result<IntegrationFields, ApiError> {
+fn parse_fields(
+    body: &Value,
+    creating: bool,
+    own_urls: &[url::Url],
+) -> Result<IntegrationFields, ApiError> {
     let Some(object) = body.as_object() else {
         return Err(ApiError::invalid("", "expected a JSON object"));
     };
@@ -188,7 +192,7 @@ fn parse_fields(body: &Value, creating: bool) -> Result<IntegrationFields, ApiEr
         }
     };
     let tenant_url = match object.get("tenant_url") {
-        Some(Value::String(u)) => match check_tenant_url(u) {
+        Some(Value::String(u)) => match check_tenant_url(u, own_urls) {
             Ok(()) => u.clone(),
             Err(message) => {
                 errors.push(FieldError::new("/tenant_url", message));
@@ -232,22 +236,10 @@ fn parse_fields(body: &Value, creating: bool) -> Result<IntegrationFields, ApiEr
     })
 }
 
-/// An absolute `https://` URL; `http://` only for loopback hosts (local testing).
-fn check_tenant_url(text: &str) -> Result<(), String> {
-    let url =
-        url::Url::parse(text).map_err(|e| format!("expected an absolute https:// URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err("expected an absolute https:// URL with a host".into()),
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err("expected https:// (http:// is accepted only for loopback hosts)".into()),
-        other => Err(format!("expected an https:// URL, got scheme {other:?}")),
-    }
+/// An absolute `https://` URL (`http://` only for loopback hosts, for local testing) that
+/// ztrisk may call: the rules of every receiver URL (`ztrisk_deliver::outbound`).
+fn check_tenant_url(text: &str, own: &[url::Url]) -> Result<(), String> {
+    ztrisk_deliver::outbound::check_url(text, own).map(|_| ())
 }
 
 #[cfg(test)]
@@ -256,12 +248,12 @@ mod tests {
 
     #[test]
     fn tenant_urls() {
-        assert!(check_tenant_url("https://example.okta.com").is_ok());
-        assert!(check_tenant_url("http://127.0.0.1:9000/x").is_ok());
-        assert!(check_tenant_url("http://localhost").is_ok());
-        assert!(check_tenant_url("http://[::1]:80").is_ok());
-        assert!(check_tenant_url("http://example.com").is_err());
-        assert!(check_tenant_url("ftp://example.com").is_err());
-        assert!(check_tenant_url("example.com").is_err());
+        assert!(check_tenant_url("https://example.okta.com", &[]).is_ok());
+        assert!(check_tenant_url("http://127.0.0.1:9000/x", &[]).is_ok());
+        assert!(check_tenant_url("http://localhost", &[]).is_ok());
+        assert!(check_tenant_url("http://[::1]:80", &[]).is_ok());
+        assert!(check_tenant_url("http://example.com", &[]).is_err());
+        assert!(check_tenant_url("ftp://example.com", &[]).is_err());
+        assert!(check_tenant_url("example.com", &[]).is_err());
     }
 }

@@ -4,11 +4,13 @@
 //! the record against the permissions table ([`crate::auth::operations::ROUTES`]).
 
 pub mod behaviors;
+pub mod discovery;
 mod events;
 mod integrations;
 pub mod ops;
 mod tokens;
 pub mod users;
+mod webhooks;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -91,6 +93,7 @@ pub fn api() -> Api {
     let api = events::routes(api);
     let api = integrations::routes(api);
     let api = users::routes(api);
+    let api = webhooks::routes(api);
     tokens::routes(api)
 }
 
@@ -115,6 +118,7 @@ mod tests {
     fn served_routes_are_exactly_the_permissions_table() {
         let mut served: HashSet<(Method, &str)> = api().served().iter().cloned().collect();
         served.extend(ops::routes(Api::new()).served().iter().cloned());
+        served.extend(discovery::routes(Api::new()).served().iter().cloned());
         let table: HashSet<(Method, &str)> =
             ROUTES.iter().map(|r| (r.method.clone(), r.path)).collect();
         let missing: Vec<_> = served.difference(&table).collect();

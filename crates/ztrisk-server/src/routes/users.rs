@@ -97,5 +97,7 @@ async fn reset(
     {
         return Err(ApiError::NotFound("User"));
     }
+    // A reset may have queued deliveries: let the worker look now.
+    state.sharing.wake.notify_one();
     ok(&Empty {})
 }

@@ -9,6 +9,7 @@ mod changes;
 mod credentials;
 mod dump;
 mod engine;
+mod files;
 mod integrations;
 mod migrations;
 mod outbox;
@@ -81,6 +82,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        files::protect(&path)?;
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

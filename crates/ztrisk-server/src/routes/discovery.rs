@@ -1,0 +1,61 @@
+//! Public discovery documents (spec 4.3), at the root only and without credentials: what a
+//! Shared Signals receiver (Okta) reads to verify ztrisk's SETs.
+
+use super::Api;
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The configuration document: both spellings, with and without the trailing slash.
+pub const CONFIGURATION_PATHS: [&str; 4] = [
+    "/.well-known/sse-configuration/{integration_id}",
+    "/.well-known/sse-configuration/{integration_id}/",
+    "/.well-known/ssf-configuration/{integration_id}",
+    "/.well-known/ssf-configuration/{integration_id}/",
+];
+
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+pub fn routes(api: Api) -> Api {
+    CONFIGURATION_PATHS
+        .into_iter()
+        .fold(api.route(Method::GET, JWKS_PATH, jwks), |api, path| {
+            api.route(Method::GET, path, configuration)
+        })
+}
+
+async fn configuration(
+    State(state): State<AppState>,
+    Path(integration_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: Uuid = integration_id
+        .parse()
+        .map_err(|_| ApiError::NotFound("Integration"))?;
+    let integration = state
+        .store
+        .integration_by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("Integration"))?;
+    let public = state.config.public_url.trim_end_matches('/');
+    Ok(Json(json!({
+        "issuer": ztrisk_deliver::send::issuer(public, integration.id),
+        "jwks_uri": format!("{public}{JWKS_PATH}"),
+        "spec_version": "1_0",
+        "delivery_methods_supported": [
+            "urn:ietf:rfc:8935",
+            "https://schemas.openid.net/secevent/risc/delivery-method/push"
+        ],
+    }))
+    .into_response())
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let generation = state.store.generation();
+    let keys = state.sharing.keys(state.store.as_ref(), generation).await?;
+    Ok(Json(keys.jwks()).into_response())
+}
