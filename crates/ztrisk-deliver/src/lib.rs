@@ -21,6 +21,7 @@
 //! makes rustls panic at start (design.md), so nothing here may pull it in.
 
 pub mod keys;
+pub mod set;
 
 /// 32 lowercase hex digits (128 random bits): a SET's `jti`, a webhook's `webhook-id`. Free of
 /// `.`, which matters because Standard Webhooks signs `"{id}.{timestamp}.{body}"`. `rand`'s
