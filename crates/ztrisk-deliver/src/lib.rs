@@ -22,6 +22,7 @@
 
 pub mod keys;
 pub mod set;
+pub mod webhook;
 
 /// 32 lowercase hex digits (128 random bits): a SET's `jti`, a webhook's `webhook-id`. Free of
 /// `.`, which matters because Standard Webhooks signs `"{id}.{timestamp}.{body}"`. `rand`'s
