@@ -21,6 +21,7 @@
 //! makes rustls panic at start (design.md), so nothing here may pull it in.
 
 pub mod keys;
+pub mod outbound;
 pub mod retry;
 pub mod set;
 pub mod webhook;
