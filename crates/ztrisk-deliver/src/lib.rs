@@ -13,18 +13,23 @@
 //! - [`outbound`]: which receiver URLs ztrisk may call at all (no SSRF, no loops) and the HTTP
 //!   client deliveries go through.
 //!
-//! Everything here is pure and synchronous, apart from the client's DNS resolver, so it is tested
-//! with plain values. The delivery worker (claiming outbox rows, sending, recording the outcome)
-//! lives in this crate too, on top of these blocks.
+//! - [`keyring`]: the installation's keys as loaded from the store (first key, rotation).
+//! - [`send`]: one attempt of one delivery; [`worker`]: the loop that claims, sends, settles.
+//!
+//! The blocks above `keyring` are pure and synchronous (apart from the client's DNS resolver),
+//! so they are tested with plain values; the worker is tested end to end by the server's tests.
 //!
 //! One crypto provider: `ring`, which rustls (reqwest's TLS) already uses. Mixing in aws-lc-rs
 //! makes rustls panic at start (design.md), so nothing here may pull it in.
 
+pub mod keyring;
 pub mod keys;
 pub mod outbound;
 pub mod retry;
+pub mod send;
 pub mod set;
 pub mod webhook;
+pub mod worker;
 
 /// 32 lowercase hex digits (128 random bits): a SET's `jti`, a webhook's `webhook-id`. Free of
 /// `.`, which matters because Standard Webhooks signs `"{id}.{timestamp}.{body}"`. `rand`'s

@@ -28,13 +28,19 @@ const METADATA_HOSTS: &[&str] = &["metadata.google.internal", "metadata.goog", "
 /// the API's error message). `own` lists the URLs that reach ztrisk itself: its public URL and
 /// its listen address.
 pub fn check_url(text: &str, own: &[Url]) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("not an absolute URL: {e}"))?;
-    let host = url.host().ok_or("the URL has no host")?;
+    // The texts are those the integrations API has always given (its clients match them).
+    let url =
+        Url::parse(text.trim()).map_err(|e| format!("expected an absolute https:// URL ({e})"))?;
+    let host = url
+        .host()
+        .ok_or("expected an absolute https:// URL with a host")?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback_host(&host) => {}
-        "http" => return Err("must be https:// (plain http:// only for loopback hosts)".into()),
-        other => return Err(format!("must be https://, not {other}://")),
+        "http" => {
+            return Err("expected https:// (http:// is accepted only for loopback hosts)".into());
+        }
+        other => return Err(format!("expected an https:// URL, got scheme {other:?}")),
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials (user:password@)".into());
@@ -269,19 +275,19 @@ mod tests {
         ok("http://127.8.9.10/hook");
         ok("http://[::1]:9000/hook");
         ok("http://[::ffff:127.0.0.1]:9000/hook");
-        refused("http://example.com/hook", "must be https://");
-        refused("http://10.0.0.5/hook", "must be https://");
-        refused("http://localhost.example.com/hook", "must be https://");
+        refused("http://example.com/hook", "expected https://");
+        refused("http://10.0.0.5/hook", "expected https://");
+        refused("http://localhost.example.com/hook", "expected https://");
     }
 
     #[test]
     fn other_schemes_and_relative_urls_are_refused() {
         refused("ftp://example.com/x", "not ftp://");
         refused("file:///etc/passwd", "no host");
-        refused("/relative/path", "not an absolute URL");
-        refused("example.com/hook", "not an absolute URL");
-        refused("", "not an absolute URL");
-        refused("https://", "not an absolute URL");
+        refused("/relative/path", "expected an absolute https:// URL");
+        refused("example.com/hook", "expected an absolute https:// URL");
+        refused("", "expected an absolute https:// URL");
+        refused("https://", "expected an absolute https:// URL");
     }
 
     #[test]
@@ -313,7 +319,7 @@ mod tests {
     fn unspecified_multicast_and_broadcast_are_refused() {
         refused("https://0.0.0.0/", "unspecified");
         refused("https://0.1.2.3/", "unspecified");
-        refused("http://0.0.0.0:8787/", "must be https://");
+        refused("http://0.0.0.0:8787/", "expected https://");
         refused("https://[::]/", "unspecified");
         refused("https://224.0.0.1/", "multicast");
         refused("https://239.255.255.250/", "multicast");

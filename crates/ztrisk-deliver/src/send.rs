@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
 use ztrisk_core::scoring::ChangeCause;
-use ztrisk_store::model::{AttemptResult, DeliveryRecord, DeliveryTask, Target, Webhook, WebhookFormat};
+use ztrisk_store::model::{
+    AttemptResult, DeliveryRecord, DeliveryTask, Target, Webhook, WebhookFormat,
+};
 
 /// What a worker knows that deliveries need.
 #[derive(Debug, Clone)]
@@ -39,7 +41,19 @@ pub async fn attempt(
         Ok(prepared) => prepared,
         // Nothing can be sent (no key yet, a URL ztrisk may not call): retried later, in case
         // it is passing (a key is being made), until the delivery expires.
-        Err(error) => return (settle(record, Verdict::Retry { retry_after: None, error }, now), None),
+        Err(error) => {
+            return (
+                settle(
+                    record,
+                    Verdict::Retry {
+                        retry_after: None,
+                        error,
+                    },
+                    now,
+                ),
+                None,
+            );
+        }
     };
     let mut request = http
         .post(&prepared.url)
@@ -60,7 +74,9 @@ pub async fn attempt(
                 }
             }
             Err(e) => {
-                let verdict = Verdict::Failed { error: e.to_string() };
+                let verdict = Verdict::Failed {
+                    error: e.to_string(),
+                };
                 return (settle(record, verdict, now), None);
             }
         }

@@ -166,7 +166,8 @@ impl Worker {
             return;
         }
         self.last_prune = Some(std::time::Instant::now());
-        let before = Utc::now() - chrono::Duration::from_std(self.config.keep_for).unwrap_or_default();
+        let before =
+            Utc::now() - chrono::Duration::from_std(self.config.keep_for).unwrap_or_default();
         match self.store.prune_deliveries(before).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned settled deliveries"),

@@ -81,6 +81,17 @@ impl AppState {
 }
 
 impl AppState {
+    /// Also refuses receivers at the address the server listens on (when the public URL names
+    /// another): deliveries must never loop back into ztrisk.
+    pub fn own_listen_address(&mut self, addr: std::net::SocketAddr) {
+        if let (Some(sharing), Ok(url)) = (
+            Arc::get_mut(&mut self.sharing),
+            url::Url::parse(&format!("http://{addr}")),
+        ) {
+            sharing.also_own(url);
+        }
+    }
+
     pub fn with_geoip(mut self, geoip: GeoIp) -> Self {
         self.geoip = Some(Arc::new(geoip));
         self
@@ -145,4 +156,23 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Starts what runs beside the API: makes the first signing key if there is none, and runs the
+/// delivery worker until `stop` turns `true`.
+pub async fn start_sharing(
+    state: &AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, ztrisk_deliver::keyring::KeyRingError> {
+    ztrisk_deliver::keyring::ensure_signing_key(state.store.as_ref()).await?;
+    let context = ztrisk_deliver::send::Context {
+        public_url: state.config.public_url.clone(),
+        own_urls: state.sharing.own_urls.clone(),
+    };
+    Ok(ztrisk_deliver::worker::spawn(
+        state.store.clone(),
+        state.sharing.wake.clone(),
+        ztrisk_deliver::worker::WorkerConfig::new(context),
+        stop,
+    ))
 }

@@ -19,6 +19,6 @@ pub mod sharing;
 pub mod testing;
 mod views;
 
-pub use app::{AppState, ServerConfig, router, serve};
+pub use app::{AppState, ServerConfig, router, serve, start_sharing};
 pub use auth::operations;
 pub use error::ApiError;

@@ -17,7 +17,7 @@
 
 pub use ztrisk_store::testing::{Fault, SECRET_DETAIL};
 
-use crate::{AppState, ServerConfig, router, serve};
+use crate::{AppState, ServerConfig, router, serve, start_sharing};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -135,13 +135,20 @@ impl TestServer {
             ..config
         };
         let served: Arc<dyn Store> = Arc::new(FaultyStore::new(store.clone(), fault));
-        let app = router(AppState::new(served, config));
+        let state = AppState::new(served, config);
+        let (stop_worker, worker_stops) = tokio::sync::watch::channel(false);
+        let worker = start_sharing(&state, worker_stops)
+            .await
+            .unwrap_or_else(|e| panic!("risk sharing: {e}"));
+        let app = router(state);
         let (stop, stopping) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let _ = serve(listener, app, async move {
                 let _ = stopping.await;
             })
             .await;
+            let _ = stop_worker.send(true);
+            let _ = worker.await;
         });
         Self {
             base_url,

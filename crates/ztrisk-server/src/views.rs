@@ -7,7 +7,8 @@
 
 use ztrisk_core::behaviors::{AccountBehaviors, Predefined};
 use ztrisk_store::model::{
-    IngestOutcome, Integration, Page, Paging, RiskEventRecord, UserRisk, UserSummary,
+    DeliveryRecord, IngestOutcome, Integration, Page, Paging, RiskEventRecord, UserRisk,
+    UserSummary, Webhook,
 };
 use ztrisk_types as wire;
 

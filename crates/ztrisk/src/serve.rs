@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
 use ztrisk_server::geoip::GeoIp;
-use ztrisk_server::{AppState, ServerConfig, router, serve};
+use ztrisk_server::{AppState, ServerConfig, router, serve, start_sharing};
 use ztrisk_store::model::NewToken;
 use ztrisk_store::{Store, Synchronous};
 
@@ -35,15 +35,23 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr))),
     };
     let mut state = AppState::new(store, config);
+    state.own_listen_address(addr);
     if let Some(path) = &args.geoip {
         let geoip = GeoIp::open(path).map_err(anyhow::Error::msg)?;
         tracing::info!(path = %path.display(), database_type = geoip.database_type(), "loaded GeoIP database");
         state = state.with_geoip(geoip);
     }
+    let (stop_worker, worker_stops) = tokio::sync::watch::channel(false);
+    let worker = start_sharing(&state, worker_stops)
+        .await
+        .context("starting risk sharing (signing keys, delivery worker)")?;
     let app = router(state);
     tracing::info!(%addr, database = %database.display(), "listening");
     println!("ztrisk listening on http://{addr}");
     serve(listener, app, shutdown_signal()).await?;
+    // Deliveries in flight finish or keep their claim: what is not settled is retried later.
+    let _ = stop_worker.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), worker).await;
     tracing::info!("stopped");
     Ok(())
 }

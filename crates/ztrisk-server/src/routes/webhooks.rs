@@ -71,7 +71,9 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let id = uuid_param(&params, "webhook_id", &uri)?;
     let found = state.store.webhook(access.account, id).await?;
-    ok(&views::webhook(&found.ok_or(ApiError::NotFound("Webhook"))?))
+    ok(&views::webhook(
+        &found.ok_or(ApiError::NotFound("Webhook"))?,
+    ))
 }
 
 async fn update(
@@ -87,7 +89,9 @@ async fn update(
         .store
         .update_webhook(access.account, id, fields, &access.actor())
         .await?;
-    ok(&views::webhook(&updated.ok_or(ApiError::NotFound("Webhook"))?))
+    ok(&views::webhook(
+        &updated.ok_or(ApiError::NotFound("Webhook"))?,
+    ))
 }
 
 async fn delete(
@@ -120,7 +124,8 @@ async fn test(
         .webhook(access.account, id)
         .await?
         .ok_or(ApiError::NotFound("Webhook"))?;
-    let outcome = ztrisk_deliver::send::test_webhook(&state.sharing.http, &hook, &state.sharing.own_urls)
+    let outcome =
+        ztrisk_deliver::send::test_webhook(&state.sharing.http, &hook, &state.sharing.own_urls)
             .await;
     ok(&WebhookTestResult {
         status: outcome.status,
@@ -148,7 +153,14 @@ async fn integration_deliveries(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let id = uuid_param(&params, "integration_id", &uri)?;
-    deliveries(state, access, Destination::Integration(id), "Integration", raw).await
+    deliveries(
+        state,
+        access,
+        Destination::Integration(id),
+        "Integration",
+        raw,
+    )
+    .await
 }
 
 /// A destination's deliveries, newest first, always paged (default 25 a page).

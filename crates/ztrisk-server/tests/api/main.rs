@@ -8,5 +8,6 @@ mod events;
 mod integrations;
 mod ops;
 mod permissions;
+mod sharing;
 mod support;
 mod users;

@@ -6,24 +6,37 @@ use reqwest::StatusCode;
 use ztrisk_server::operations::{Access, ROUTES, accepted};
 use ztrisk_server::testing::{TestServer, assert_error, message};
 
-fn concrete(path: &str, server: &TestServer) -> String {
-    let path = path
-        .replace("{account_id}", &server.account.to_string())
+/// The route's path with its parameters filled in; `integration` names an existing one (the
+/// public discovery documents answer only for those).
+fn concrete(path: &str, server: &TestServer, integration: &str) -> String {
+    path.replace("{account_id}", &server.account.to_string())
         .replace("{user_id}", "6d1a3a3c-8f5e-4b55-9a59-0f5b8f8a6d11")
-        .replace("{integration_id}", "0b9c1c5e-2d0e-4a8e-bb0f-4a4f1f8bb1d2")
-        .replace("{reference_id}", "some-reference");
-    format!("/client/v4{path}")
+        .replace("{integration_id}", integration)
+        .replace("{webhook_id}", "4b2e8c1a-9d3f-4e6a-8b7c-1d2e3f4a5b6c")
+        .replace("{reference_id}", "some-reference")
 }
 
 #[tokio::test]
 async fn every_route_answers_with_its_decision() {
     let server = TestServer::start().await;
     let (powerless, _) = server.token(&[server.account], &[], None).await;
+    let (_, created) = server
+        .admin_call(
+            reqwest::Method::POST,
+            "/integrations",
+            Some(r#"{"integration_type": "Okta", "tenant_url": "https://tenant.example"}"#),
+        )
+        .await;
+    let integration = created["result"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for route in ROUTES {
+        let path = concrete(route.path, &server, &integration);
         let path = match route.access {
-            // The operations endpoints are not under /client/v4.
-            Access::Public => route.path.to_owned(),
-            _ => concrete(route.path, &server),
+            // The operations and discovery endpoints are at the root only.
+            Access::Public => path,
+            _ => format!("/client/v4{path}"),
         };
         let body = matches!(route.method.as_str(), "POST" | "PUT").then_some("{}");
         match route.access {

@@ -25,7 +25,9 @@ pub fn protect(path: &Path) -> Result<(), StoreError> {
         };
         if meta.permissions().mode() & 0o077 != 0 {
             match std::fs::set_permissions(&file, Permissions::from_mode(0o600)) {
-                Ok(()) => tracing::info!(file = %file.display(), "made the database file owner-only (0600)"),
+                Ok(()) => {
+                    tracing::info!(file = %file.display(), "made the database file owner-only (0600)")
+                }
                 Err(e) => tracing::warn!(file = %file.display(), error = %e,
                     "the database file is readable by others and could not be made owner-only"),
             }
