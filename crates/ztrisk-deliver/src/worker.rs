@@ -33,7 +33,9 @@ impl WorkerConfig {
         Self {
             context,
             batch: 64,
-            lease: Duration::from_secs(60),
+            // An attempt takes at most the 10 s timeout; a replica that dies mid-attempt holds
+            // its claims this long (on SQLite a restart releases them at once).
+            lease: crate::outbound::DELIVERY_TIMEOUT + Duration::from_secs(5),
             idle_poll: Duration::from_secs(1),
             keep_for: Duration::from_secs(7 * 24 * 3600),
         }

@@ -95,6 +95,12 @@ impl SqliteStore {
         // of 64 MiB (instead of 2 MiB) keeps them from being re-read from the OS each time.
         conn.pragma_update(None, "cache_size", -65536)?;
         migrations::apply(&mut conn, migrations::latest())?;
+        // One process owns a SQLite file: claims on deliveries left by a previous run (killed
+        // while sending) are void, and waiting out their lease would only delay them.
+        conn.execute(
+            "UPDATE deliveries SET claimed_until = 0 WHERE status = 'pending' AND claimed_until > 0",
+            [],
+        )?;
         let users = Arc::new(Mutex::new(UserCache::new(USER_CACHE_CAPACITY)));
         let changes = Arc::new(ChangeClock::new(open_reader(&path)?));
         let (observed, clock) = (users.clone(), changes.clone());
