@@ -68,12 +68,17 @@ pub fn spawn(
             if *stop.borrow() {
                 return;
             }
-            let sent = match worker.round().await {
-                Ok(sent) => sent,
-                Err(e) => {
-                    tracing::warn!(error = %e, "delivery round failed; trying again shortly");
-                    0
-                }
+            // Stopping abandons attempts in flight (dropping the round aborts them): their
+            // claims lapse and they are sent again later, by this process or another.
+            let sent = tokio::select! {
+                round = worker.round() => match round {
+                    Ok(sent) => sent,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "delivery round failed; trying again shortly");
+                        0
+                    }
+                },
+                _ = stop.changed() => return,
             };
             if sent > 0 {
                 // More may be due at once (a full batch, or users' next changes).
@@ -83,7 +88,8 @@ pub fn spawn(
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(nap) => {}
-                _ = stop.changed() => {}
+                // A dropped sender means nobody can stop us any more: stop now.
+                changed = stop.changed() => if changed.is_err() { return; },
             }
         }
     })

@@ -25,6 +25,8 @@ use ztrisk_server::testing::{TestServer, listen};
 
 const OKTA_EVENT: &str = "https://schemas.okta.com/secevent/okta/event-type/user-risk-change";
 const OKTA_PATH: &str = "/security/api/v1/security-events";
+/// In a peer's script: hang instead of answering.
+const HANG: u16 = 0;
 
 /// easyssf's HTTP client, over reqwest (its own `reqwest` feature would bring aws-lc-rs).
 struct Http(reqwest::Client);
@@ -135,6 +137,10 @@ async fn receive(
     body: Bytes,
 ) -> axum::response::Response {
     let scripted = peer.script.lock().ok().and_then(|mut s| s.pop_front());
+    if scripted == Some(HANG) {
+        // A receiver that never answers (within ztrisk's 10 s timeout).
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
     let ssf = peer.ssf.lock().ok().and_then(|s| s.clone());
     let (status, answer) = match (scripted, ssf) {
         (Some(status), _) => (status, String::new()),
@@ -677,4 +683,44 @@ async fn ztrisk_deliver_rotate(server: &TestServer) -> String {
     ztrisk_deliver::keyring::rotate(server.store.as_ref(), &ztrisk_store::model::Actor::Cli)
         .await
         .unwrap_or_else(|e| panic!("rotate: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_or_redirecting_receiver_blocks_nothing_else() {
+    let server = TestServer::start().await;
+    let hanging = Peer::start().await;
+    let redirecting = Peer::start().await;
+    let healthy = Peer::start().await;
+    hanging.answer_first(&[HANG]);
+    redirecting.answer_first(&[302]);
+    create_okta(&server, &hanging.url).await;
+    let redirect_id = create_okta(&server, &redirecting.url).await;
+    create_okta(&server, &healthy.url).await;
+    enable_impossible_travel(&server).await;
+    let started = std::time::Instant::now();
+    send(
+        &server,
+        &[
+            login("g1", "gil@example.com", 0, PARIS),
+            login("g2", "gil@example.com", 10, NEW_YORK),
+        ],
+    )
+    .await;
+    // Ingest answered at once, and the healthy receiver got its SET while the other hangs.
+    let got = healthy.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A redirect is not followed: the delivery fails with that reason.
+    let all = settled(
+        &server,
+        &format!("/integrations/{redirect_id}/deliveries"),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(all[0]["status"], "failed", "{all:?}");
+    assert!(
+        all[0]["last_error"].as_str().unwrap_or_default().contains("redirect"),
+        "{all:?}"
+    );
+    server.shutdown().await;
 }
