@@ -1,8 +1,10 @@
-use super::scoring_path;
+use super::{deliveries, scoring_path};
 use crate::Client;
-use crate::client::{Request, segment};
+use crate::client::{Paged, Request, segment};
 use crate::error::Error;
-use crate::types::{Integration, IntegrationCreate, IntegrationUpdate};
+use crate::types::{
+    DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationUpdate,
+};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
@@ -89,6 +91,33 @@ impl<'a> Integrations<'a> {
             .send::<IgnoredAny>(Request::new(Method::DELETE, path))
             .await
             .map(|_| ())
+    }
+
+    /// The Security Event Tokens sent to the integration's tenant, newest first, with
+    /// `result_info` (GET `/integrations/{integration_id}/deliveries`; a ztrisk addition).
+    ///
+    /// ```no_run
+    /// # async fn f(client: ztrisk_client::Client) -> Result<(), ztrisk_client::Error> {
+    /// use ztrisk_client::types::DeliveriesParams;
+    /// let page = client
+    ///     .zero_trust()
+    ///     .risk_scoring()
+    ///     .integrations()
+    ///     .deliveries("account_id", "integration_id", DeliveriesParams::default())
+    ///     .await?;
+    /// for d in page.result {
+    ///     println!("{} {} {} ({} attempts)", d.created_at, d.email, d.status, d.attempts);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn deliveries(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        params: DeliveriesParams,
+    ) -> Result<Paged<Vec<Delivery>>, Error> {
+        let path = item_path(account_id, integration_id)? + "/deliveries";
+        deliveries(self.client, path, params).await
     }
 }
 
