@@ -1,5 +1,6 @@
-//! `ztrisk integrations list|create|get|update|delete`.
+//! `ztrisk integrations list|create|get|update|delete|deliveries`.
 
+use super::deliveries::{self, DeliveriesPaging};
 use super::table::{Table, fields, yes_no};
 use super::{AccountArg, ApiArgs, UsageError, connect, print_json, time};
 use crate::cli::Output;
@@ -61,6 +62,23 @@ Examples:
     Delete {
         /// Integration id (UUID).
         id: String,
+        #[command(flatten)]
+        account: AccountArg,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The risk changes sent to the integration's tenant, newest first: status, attempts,
+    /// last error.
+    #[command(after_help = "\
+Examples:
+  ztrisk integrations deliveries $ID
+  ztrisk integrations deliveries $ID --page 2 --per-page 50
+  ztrisk integrations deliveries $ID --json | jq -r '.[] | select(.status == \"failed\") | .last_error'")]
+    Deliveries {
+        /// Integration id (UUID).
+        id: String,
+        #[command(flatten)]
+        paging: DeliveriesPaging,
         #[command(flatten)]
         account: AccountArg,
         #[command(flatten)]
@@ -255,6 +273,22 @@ pub async fn run(api: &ApiArgs, command: IntegrationsCommand) -> anyhow::Result<
                 println!("deleted integration {id}");
                 Ok(())
             }
+        }
+        IntegrationsCommand::Deliveries {
+            id,
+            paging,
+            account,
+            output,
+        } => {
+            let account = account.require()?;
+            let client = connect(api)?;
+            let page = client
+                .zero_trust()
+                .risk_scoring()
+                .integrations()
+                .deliveries(&account, &id, (&paging).into())
+                .await?;
+            deliveries::print(&page, output.json, "integration")
         }
     }
 }
