@@ -2,9 +2,7 @@ use super::{deliveries, scoring_path};
 use crate::Client;
 use crate::client::{Paged, Request, segment};
 use crate::error::Error;
-use crate::types::{
-    DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationUpdate,
-};
+use crate::types::{DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationUpdate};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
