@@ -46,11 +46,17 @@ pub fn print(page: &Paged<Vec<Delivery>>, json: bool, to: &str) -> anyhow::Resul
     if json {
         return print_json(&page.result);
     }
-    if page.result.is_empty() && page.result_info.is_none_or(|i| i.total_count == 0) {
-        println!(
-            "no deliveries to this {to} yet (one is queued for each change of a user's risk \
-             level; delivered and failed ones are kept 7 days)"
-        );
+    if page.result.is_empty() {
+        match page.result_info.filter(|i| i.total_count > 0) {
+            Some(info) => println!(
+                "no deliveries on page {}: {} in all, on {} pages",
+                info.page, info.total_count, info.total_pages
+            ),
+            None => println!(
+                "no deliveries to this {to} yet (one is queued for each change of a user's \
+                 risk level; delivered and failed ones are kept 7 days)"
+            ),
+        }
         return Ok(());
     }
     let mut table = Table::new(&[
