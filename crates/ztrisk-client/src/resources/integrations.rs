@@ -44,7 +44,7 @@ impl<'a> Integrations<'a> {
     ) -> Result<Integration, Error> {
         let path = scoring_path(account_id, "/integrations")?;
         let request = Request::new(Method::POST, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// The account's integrations (GET `/integrations`).
@@ -62,11 +62,7 @@ impl<'a> Integrations<'a> {
     /// [`Error::Api`] (code 1404).
     pub async fn get(&self, account_id: &str, integration_id: &str) -> Result<Integration, Error> {
         let path = item_path(account_id, integration_id)?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 
     /// Overwrites `active`, `tenant_url` and `reference_id` (PUT
@@ -79,7 +75,7 @@ impl<'a> Integrations<'a> {
     ) -> Result<Integration, Error> {
         let path = item_path(account_id, integration_id)?;
         let request = Request::new(Method::PUT, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// Deletes an integration (DELETE `/integrations/{integration_id}`).
@@ -136,10 +132,6 @@ impl References<'_> {
                 segment("reference_id", reference_id)?
             ),
         )?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 }

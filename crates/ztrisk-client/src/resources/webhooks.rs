@@ -57,18 +57,14 @@ impl<'a> Webhooks<'a> {
     pub async fn create(&self, account_id: &str, params: WebhookFields) -> Result<Webhook, Error> {
         let path = scoring_path(account_id, "/webhooks")?;
         let request = Request::new(Method::POST, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// One webhook (GET `/webhooks/{webhook_id}`); an unknown id is a 404 [`Error::Api`]
     /// (code 1404).
     pub async fn get(&self, account_id: &str, webhook_id: &str) -> Result<Webhook, Error> {
         let path = item_path(account_id, webhook_id, "")?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 
     /// Overwrites a webhook's `url`, `active`, `format` and `min_level` (PUT
@@ -82,7 +78,7 @@ impl<'a> Webhooks<'a> {
     ) -> Result<Webhook, Error> {
         let path = item_path(account_id, webhook_id, "")?;
         let request = Request::new(Method::PUT, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// Deletes a webhook and its deliveries (DELETE `/webhooks/{webhook_id}`).
@@ -103,11 +99,7 @@ impl<'a> Webhooks<'a> {
         webhook_id: &str,
     ) -> Result<WebhookTestResult, Error> {
         let path = item_path(account_id, webhook_id, "/test")?;
-        Ok(self
-            .client
-            .send(Request::new(Method::POST, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::POST, path)).await
     }
 
     /// The webhook's deliveries, newest first, with `result_info`
