@@ -3,27 +3,34 @@
 
 use super::table::Table;
 use super::users::{level, page_footer};
-use super::{print_json, time};
+use super::{AccountArg, print_json, time};
+use crate::cli::Output;
 use clap::Args;
 use ztrisk_client::Paged;
 use ztrisk_client::types::{DeliveriesParams, Delivery};
 
-/// `--page` and `--per-page` of a deliveries listing.
+/// Arguments of `integrations deliveries` and `webhooks deliveries`.
 #[derive(Debug, Args)]
-pub struct DeliveriesPaging {
+pub struct DeliveriesArgs {
+    /// The integration's or webhook's id (UUID).
+    pub id: String,
     /// Page number, from 1 (default 1: the newest).
     #[arg(long)]
     pub page: Option<u32>,
     /// Deliveries per page, 1 to 1000 (default 25).
     #[arg(long)]
     pub per_page: Option<u32>,
+    #[command(flatten)]
+    pub account: AccountArg,
+    #[command(flatten)]
+    pub output: Output,
 }
 
-impl From<&DeliveriesPaging> for DeliveriesParams {
-    fn from(paging: &DeliveriesPaging) -> Self {
+impl DeliveriesArgs {
+    pub fn params(&self) -> DeliveriesParams {
         DeliveriesParams {
-            page: paging.page,
-            per_page: paging.per_page,
+            page: self.page,
+            per_page: self.per_page,
         }
     }
 }

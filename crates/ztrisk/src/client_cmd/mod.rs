@@ -179,6 +179,29 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One record: as JSON, or as aligned `label:  value` lines.
+pub fn print_record<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    pairs: &[(&str, String)],
+) -> anyhow::Result<()> {
+    if json {
+        return print_json(value);
+    }
+    print!("{}", table::fields(pairs));
+    Ok(())
+}
+
+/// What `delete` commands print: `deleted <what> <id>`, or JSON.
+pub fn print_deleted(what: &str, id: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(&serde_json::json!({"id": id, "deleted": true}))
+    } else {
+        println!("deleted {what} {id}");
+        Ok(())
+    }
+}
+
 /// `2026-01-10T10:01:00Z`.
 pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -1,11 +1,14 @@
 //! `ztrisk webhooks list|create|get|update|delete|test|deliveries`.
 
 use super::behaviors::Level;
-use super::deliveries::{self, DeliveriesPaging};
-use super::table::{Table, fields, yes_no};
-use super::{AccountArg, ApiArgs, UsageError, connect, print_json, time};
+use super::deliveries::{self, DeliveriesArgs};
+use super::table::{Table, yes_no};
+use super::{
+    AccountArg, ApiArgs, UsageError, connect, print_deleted, print_json, print_record, time,
+};
 use crate::cli::Output;
 use clap::{Args, Subcommand, ValueEnum};
+use ztrisk_client::resources::Webhooks;
 use ztrisk_client::types::{Webhook, WebhookFields, WebhookFormat};
 
 #[derive(Debug, Subcommand)]
@@ -38,14 +41,7 @@ Examples:
     },
     /// Show a webhook.
     #[command(after_help = "Example:\n  ztrisk webhooks get 0b9c3f6e-7d2a-4e1b-8c5d-9f0a1b2c3d4e")]
-    Get {
-        /// Webhook id (UUID).
-        id: String,
-        #[command(flatten)]
-        account: AccountArg,
-        #[command(flatten)]
-        output: Output,
-    },
+    Get(WebhookArgs),
     /// Change a webhook; what is not given keeps its value (the secret always does).
     #[command(after_help = "\
 Examples:
@@ -53,44 +49,43 @@ Examples:
   ztrisk webhooks update $ID --url https://hooks.example.com/v2 --min-level medium")]
     Update(UpdateArgs),
     /// Delete a webhook and its deliveries.
-    Delete {
-        /// Webhook id (UUID).
-        id: String,
-        #[command(flatten)]
-        account: AccountArg,
-        #[command(flatten)]
-        output: Output,
-    },
+    Delete(WebhookArgs),
     /// Send a signed `webhook.test` now and show how the receiver answered.
     #[command(after_help = "\
 Exits with 1 when the receiver did not answer 2xx.
 
 Example:
   ztrisk webhooks test $ID")]
-    Test {
-        /// Webhook id (UUID).
-        id: String,
-        #[command(flatten)]
-        account: AccountArg,
-        #[command(flatten)]
-        output: Output,
-    },
+    Test(WebhookArgs),
     /// The webhook's deliveries, newest first: status, attempts, last error.
     #[command(after_help = "\
 Examples:
   ztrisk webhooks deliveries $ID
   ztrisk webhooks deliveries $ID --page 2 --per-page 50
   ztrisk webhooks deliveries $ID --json | jq -r '.[] | select(.status == \"failed\") | .last_error'")]
-    Deliveries {
-        /// Webhook id (UUID).
-        id: String,
-        #[command(flatten)]
-        paging: DeliveriesPaging,
-        #[command(flatten)]
-        account: AccountArg,
-        #[command(flatten)]
-        output: Output,
-    },
+    Deliveries(DeliveriesArgs),
+}
+
+impl WebhooksCommand {
+    fn account(&self) -> &AccountArg {
+        match self {
+            Self::List { account, .. } | Self::Create { account, .. } => account,
+            Self::Get(args) | Self::Delete(args) | Self::Test(args) => &args.account,
+            Self::Update(args) => &args.account,
+            Self::Deliveries(args) => &args.account,
+        }
+    }
+}
+
+/// A webhook's id, with the account and output flags.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Webhook id (UUID).
+    pub id: String,
+    #[command(flatten)]
+    pub account: AccountArg,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 /// What `create` sets.
@@ -148,34 +143,27 @@ impl FormatArg {
 }
 
 fn show(hook: &Webhook, json: bool) -> anyhow::Result<()> {
-    if json {
-        return print_json(hook);
-    }
-    print!(
-        "{}",
-        fields(&[
+    print_record(
+        hook,
+        json,
+        &[
             ("id", hook.id.clone()),
             ("url", hook.url.clone()),
             ("active", yes_no(hook.active)),
             ("format", hook.format.clone()),
             ("min level", hook.min_level.to_string()),
             ("created", time(hook.created_at)),
-        ])
-    );
-    Ok(())
+        ],
+    )
 }
 
 pub async fn run(api: &ApiArgs, command: WebhooksCommand) -> anyhow::Result<()> {
+    let account = command.account().require()?;
+    let client = connect(api)?;
+    let webhooks = client.zero_trust().risk_scoring().webhooks();
     match command {
-        WebhooksCommand::List { account, output } => {
-            let account = account.require()?;
-            let client = connect(api)?;
-            let list = client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .list(&account)
-                .await?;
+        WebhooksCommand::List { output, .. } => {
+            let list = webhooks.list(&account).await?;
             if output.json {
                 return print_json(&list);
             }
@@ -200,23 +188,16 @@ pub async fn run(api: &ApiArgs, command: WebhooksCommand) -> anyhow::Result<()> 
         WebhooksCommand::Create {
             fields,
             inactive,
-            account,
             output,
+            ..
         } => {
-            let account = account.require()?;
-            let client = connect(api)?;
             let params = WebhookFields {
                 url: fields.url,
                 active: Some(!inactive),
                 format: Some(fields.format.wire()),
                 min_level: Some(fields.min_level.into()),
             };
-            let created = client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .create(&account, params)
-                .await?;
+            let created = webhooks.create(&account, params).await?;
             if output.json {
                 return print_json(&created);
             }
@@ -230,55 +211,16 @@ pub async fn run(api: &ApiArgs, command: WebhooksCommand) -> anyhow::Result<()> 
             }
             Ok(())
         }
-        WebhooksCommand::Get {
-            id,
-            account,
-            output,
-        } => {
-            let account = account.require()?;
-            let client = connect(api)?;
-            let hook = client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .get(&account, &id)
-                .await?;
-            show(&hook, output.json)
+        WebhooksCommand::Get(WebhookArgs { id, output, .. }) => {
+            show(&webhooks.get(&account, &id).await?, output.json)
         }
-        WebhooksCommand::Update(args) => update(api, args).await,
-        WebhooksCommand::Delete {
-            id,
-            account,
-            output,
-        } => {
-            let account = account.require()?;
-            let client = connect(api)?;
-            client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .delete(&account, &id)
-                .await?;
-            if output.json {
-                print_json(&serde_json::json!({"id": id, "deleted": true}))
-            } else {
-                println!("deleted webhook {id}");
-                Ok(())
-            }
+        WebhooksCommand::Update(args) => update(webhooks, &account, args).await,
+        WebhooksCommand::Delete(WebhookArgs { id, output, .. }) => {
+            webhooks.delete(&account, &id).await?;
+            print_deleted("webhook", &id, output.json)
         }
-        WebhooksCommand::Test {
-            id,
-            account,
-            output,
-        } => {
-            let account = account.require()?;
-            let client = connect(api)?;
-            let result = client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .test(&account, &id)
-                .await?;
+        WebhooksCommand::Test(WebhookArgs { id, output, .. }) => {
+            let result = webhooks.test(&account, &id).await?;
             let status = result
                 .status
                 .map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}"));
@@ -301,27 +243,16 @@ pub async fn run(api: &ApiArgs, command: WebhooksCommand) -> anyhow::Result<()> 
                 ))
             }
         }
-        WebhooksCommand::Deliveries {
-            id,
-            paging,
-            account,
-            output,
-        } => {
-            let account = account.require()?;
-            let client = connect(api)?;
-            let page = client
-                .zero_trust()
-                .risk_scoring()
-                .webhooks()
-                .deliveries(&account, &id, (&paging).into())
+        WebhooksCommand::Deliveries(args) => {
+            let page = webhooks
+                .deliveries(&account, &args.id, args.params())
                 .await?;
-            deliveries::print(&page, output.json, "webhook")
+            deliveries::print(&page, args.output.json, "webhook")
         }
     }
 }
 
-async fn update(api: &ApiArgs, args: UpdateArgs) -> anyhow::Result<()> {
-    let account = args.account.require()?;
+async fn update(webhooks: Webhooks<'_>, account: &str, args: UpdateArgs) -> anyhow::Result<()> {
     if args.url.is_none()
         && args.format.is_none()
         && args.min_level.is_none()
@@ -332,17 +263,15 @@ async fn update(api: &ApiArgs, args: UpdateArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let client = connect(api)?;
-    let webhooks = client.zero_trust().risk_scoring().webhooks();
     // PUT overwrites every field: the current values fill the gaps.
-    let current = webhooks.get(&account, &args.id).await?;
+    let current = webhooks.get(account, &args.id).await?;
     let params = WebhookFields {
         url: args.url.unwrap_or(current.url),
         active: Some(args.active.unwrap_or(current.active)),
         format: Some(args.format.map_or(current.format, FormatArg::wire)),
         min_level: Some(args.min_level.map_or(current.min_level, Into::into)),
     };
-    let updated = webhooks.update(&account, &args.id, params).await?;
+    let updated = webhooks.update(account, &args.id, params).await?;
     if !args.output.json {
         println!("updated webhook {}\n", updated.id);
     }
