@@ -26,8 +26,8 @@
 //!
 //! # Endpoints
 //!
-//! All eleven Cloudflare endpoints, plus ztrisk's event ingestion and token verification
-//! (see [`resources`] for the paths):
+//! All eleven Cloudflare endpoints, plus ztrisk's event ingestion, webhooks, deliveries and
+//! token verification (see [`resources`] for the paths):
 //!
 //! | call | endpoint |
 //! |---|---|
@@ -37,6 +37,10 @@
 //! | `risk_scoring().reset(a, user)` | POST `/{user_id}/reset` |
 //! | `risk_scoring().integrations().list / create / get / update / delete` | `/integrations[/{id}]` |
 //! | `risk_scoring().integrations().references().get(a, reference)` | GET `/integrations/reference_id/{ref}` |
+//! | `risk_scoring().integrations().deliveries(a, id, p)` | GET `/integrations/{id}/deliveries` (ztrisk) |
+//! | `risk_scoring().webhooks().list / create / get / update / delete` | `/webhooks[/{id}]` (ztrisk) |
+//! | `risk_scoring().webhooks().test(a, id)` | POST `/webhooks/{id}/test` (ztrisk) |
+//! | `risk_scoring().webhooks().deliveries(a, id, p)` | GET `/webhooks/{id}/deliveries` (ztrisk) |
 //! | `risk_scoring().events().ingest(a, events)` / `.ingest_raw(...)` | POST `/events` (ztrisk) |
 //! | `user().tokens().verify()` | GET `/user/tokens/verify` |
 //!

@@ -5,11 +5,11 @@
 //! documentation translate line by line.
 
 pub use ztrisk_types::{
-    Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Direction, ErrorChainItem,
-    ErrorItem, ErrorSource, IngestResult, Integration, IntegrationCreate, IntegrationType,
-    IntegrationUpdate, InvalidRiskLevel, OKTA, RejectedEvent, ResultInfo, RiskEvent,
-    RiskEventOrder, RiskLevel, SummaryOrder, SummaryResult, SummaryUser, TokenVerifyResult,
-    UserRiskResult,
+    Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Delivery, DeliveryStatus,
+    Direction, ErrorChainItem, ErrorItem, ErrorSource, IngestResult, Integration,
+    IntegrationCreate, IntegrationType, IntegrationUpdate, InvalidRiskLevel, OKTA, RejectedEvent,
+    ResultInfo, RiskEvent, RiskEventOrder, RiskLevel, SummaryOrder, SummaryResult, SummaryUser,
+    TokenVerifyResult, UserRiskResult, Webhook, WebhookFields, WebhookFormat, WebhookTestResult,
 };
 
 /// Parameters of `behaviours().update()` (Python: `BehaviourUpdateParams`).
@@ -26,6 +26,23 @@ pub type RiskScoringGetResponse = UserRiskResult;
 pub type IntegrationCreateParams = IntegrationCreate;
 /// Parameters of `integrations().update()` (Python: `IntegrationUpdateParams`).
 pub type IntegrationUpdateParams = IntegrationUpdate;
+
+/// Parameters of `webhooks().create()` (ztrisk): `url`, and optionally `active`, `format`
+/// (a [`WebhookFormat`] spelling) and `min_level`.
+pub type WebhookCreateParams = WebhookFields;
+/// Parameters of `webhooks().update()` (ztrisk): every field is overwritten, an omitted one
+/// takes its default.
+pub type WebhookUpdateParams = WebhookFields;
+
+/// Paging of the deliveries of a webhook or an integration (ztrisk). The answer is always
+/// paged (25 a page by default) and carries `result_info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveriesParams {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Deliveries per page, 1 to 1000.
+    pub per_page: Option<u32>,
+}
 
 /// Paging and order of GET `/summary` (Cloudflare's older optional parameters, which ztrisk
 /// honours). With `page` or `per_page`, the answer carries `result_info`.

@@ -16,15 +16,15 @@ use ztrisk_store::{Store, StoreError, Synchronous};
 /// Running servers notice another process's writes within 10 ms (SQLite polls for them;
 /// PostgreSQL replicas are notified): a revocation returns only after that, so a credential
 /// revoked by a script is refused by the script's very next request.
-async fn settle() {
+pub(crate) async fn settle() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 }
 
-async fn open(database: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open(database: &str) -> anyhow::Result<Arc<dyn Store>> {
     Database::parse(database).open(Synchronous::default()).await
 }
 
-fn time(t: DateTime<Utc>) -> String {
+pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -43,7 +43,7 @@ fn explain(e: StoreError) -> anyhow::Error {
     }
 }
 
-fn print_json(value: serde_json::Value) {
+pub(crate) fn print_json(value: serde_json::Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(&value).unwrap_or_default()

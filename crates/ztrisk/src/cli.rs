@@ -43,6 +43,9 @@ pub enum Command {
     /// Manage global API keys (the legacy X-Auth-Email / X-Auth-Key scheme).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the keys that sign Security Event Tokens (published in the JWKS).
+    #[command(subcommand)]
+    SigningKeys(SigningKeysCommand),
     /// Send security events to a running server.
     #[command(subcommand)]
     Events(EventsCommand),
@@ -57,6 +60,9 @@ pub enum Command {
     /// Integrations exporting risk changes (Okta) on a running server.
     #[command(subcommand)]
     Integrations(crate::client_cmd::integrations::IntegrationsCommand),
+    /// Webhooks receiving risk changes (Standard Webhooks, Slack) on a running server.
+    #[command(subcommand)]
+    Webhooks(crate::client_cmd::webhooks::WebhooksCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(crate::client_cmd::CompletionsArgs),
 }
@@ -181,6 +187,42 @@ pub enum KeysCommand {
     Revoke {
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeysCommand {
+    /// List the signing keys: kid, status, created, retired (never the key material).
+    #[command(after_help = "\
+Statuses: active (signs new SETs; exactly one), published (no longer signs, still in the JWKS
+so receivers keep verifying), retired (gone from the JWKS).
+
+Example:
+  ztrisk --database /var/lib/ztrisk/ztrisk.db signing-keys list")]
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Make a new key the signer; the previous one stays published until retired.
+    #[command(after_help = "\
+Running servers pick the new key up by themselves. Retire the previous key once receivers
+have fetched the new JWKS (they usually cache it for hours).
+
+Example:
+  ztrisk signing-keys rotate && ztrisk signing-keys list")]
+    Rotate {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Remove a key that no longer signs from the JWKS (the active key cannot be retired).
+    #[command(
+        after_help = "Example:\n  ztrisk signing-keys retire 7d5H0tEnq3yQ1mXoWk2c9LrBn8sZpVjAaUgF4bCeD6I"
+    )]
+    Retire {
+        /// The key's kid (`ztrisk signing-keys list` shows them).
+        kid: String,
+        #[command(flatten)]
+        output: Output,
     },
 }
 

@@ -7,6 +7,7 @@ mod database;
 mod demo;
 mod events_cmd;
 mod serve;
+mod signing_keys;
 mod transfer;
 
 use clap::Parser;
@@ -42,6 +43,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Accounts(command) => admin::accounts(&cli.database, command).await,
         cli::Command::Tokens(command) => admin::tokens(&cli.database, command).await,
         cli::Command::Keys(command) => admin::keys(&cli.database, command).await,
+        cli::Command::SigningKeys(command) => signing_keys::run(&cli.database, command).await,
         cli::Command::Events(cli::EventsCommand::Send(args)) => {
             events_cmd::run(args, &cli.api).await
         }
@@ -51,6 +53,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Integrations(command) => {
             client_cmd::integrations::run(&cli.api, command).await
         }
+        cli::Command::Webhooks(command) => client_cmd::webhooks::run(&cli.api, command).await,
         cli::Command::Completions(args) => {
             client_cmd::completions(&args);
             Ok(())

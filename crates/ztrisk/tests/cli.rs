@@ -19,6 +19,8 @@ struct Run {
 struct Session<'a> {
     server: &'a TestServer,
     transcript: String,
+    /// Texts of this run (a receiver's port, key ids) and what the snapshot shows instead.
+    replacements: Vec<(String, String)>,
 }
 
 impl<'a> Session<'a> {
@@ -26,7 +28,16 @@ impl<'a> Session<'a> {
         Self {
             server,
             transcript: String::new(),
+            replacements: Vec::new(),
         }
+    }
+
+    /// Shows `text` as `placeholder` in the snapshot, padded with `-` to the length of `text`
+    /// so tables stay aligned.
+    fn replace(&mut self, text: &str, placeholder: &str) {
+        let width = text.chars().count();
+        self.replacements
+            .push((text.to_owned(), format!("{placeholder:-<width$}")));
     }
 
     /// Runs `ztrisk args...` with the server's URL, token and account in the environment.
@@ -84,7 +95,11 @@ impl<'a> Session<'a> {
     }
 
     fn assert_snapshot(&self, name: &str) {
-        let actual = normalise(&self.transcript, self.server);
+        let mut transcript = self.transcript.clone();
+        for (text, placeholder) in &self.replacements {
+            transcript = transcript.replace(text, placeholder);
+        }
+        let actual = normalise(&transcript, self.server);
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/snapshots")
             .join(format!("{name}.txt"));
@@ -127,9 +142,9 @@ fn first_difference(expected: &str, actual: &str) -> String {
     )
 }
 
-/// Replaces what changes from run to run: the account, the port, UUIDs and times (both with
-/// text of the same length, so tables stay aligned). The events' own times, all on
-/// [`EVENT_DAY`], are kept.
+/// Replaces what changes from run to run: the account, the port, UUIDs, times and 32-hex ids
+/// (`jti`, `webhook-id`), all with text of the same length so tables stay aligned, and webhook
+/// secrets. The events' own times, all on [`EVENT_DAY`], are kept.
 fn normalise(text: &str, server: &TestServer) -> String {
     let port = server
         .base_url
@@ -145,9 +160,22 @@ fn normalise(text: &str, server: &TestServer) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
+        let word_start = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
         if let Some(len) = uuid_at(&chars[i..]) {
             out.push_str("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
             i += len;
+        } else if word_start && hex32_at(&chars[i..]) {
+            out.push_str(&"x".repeat(32));
+            i += 32;
+        } else if chars[i..].starts_with(&['w', 'h', 's', 'e', 'c', '_']) {
+            out.push_str("whsec_<secret>");
+            i += 6;
+            while chars
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+            {
+                i += 1;
+            }
         } else if let Some(len) = time_at(&chars[i..]) {
             let t: String = chars[i..i + len].iter().collect();
             if t.starts_with(EVENT_DAY) {
@@ -171,6 +199,19 @@ fn shape_at(chars: &[char], shape: &str) -> bool {
             'd' => c.is_ascii_digit(),
             other => other == *c,
         })
+}
+
+/// 32 lowercase hex digits, letters and digits mixed (a random id, not `000...`), not followed
+/// by another letter or digit.
+fn hex32_at(chars: &[char]) -> bool {
+    let Some(id) = chars.get(..32) else {
+        return false;
+    };
+    id.iter()
+        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(c))
+        && id.iter().any(char::is_ascii_digit)
+        && id.iter().any(char::is_ascii_lowercase)
+        && !chars.get(32).is_some_and(char::is_ascii_alphanumeric)
 }
 
 fn uuid_at(chars: &[char]) -> Option<usize> {
@@ -434,12 +475,299 @@ async fn errors_exit_codes_and_completions() {
         let script = s.run(&["completions", shell]).await;
         assert_eq!(script.code, 0);
         assert!(
-            script.stdout.contains("integrations") && script.stdout.contains("base-url"),
+            [
+                "integrations",
+                "webhooks",
+                "signing-keys",
+                "deliveries",
+                "base-url"
+            ]
+            .iter()
+            .all(|word| script.stdout.contains(word)),
             "{shell}"
         );
     }
     let help = s.run(&["--help"]).await;
     assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
+}
+
+/// A receiver on loopback: 410 for paths under `/gone`, 202 for any other POST. Returns its
+/// base URL.
+async fn receiver() -> String {
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        if uri.path().starts_with("/gone") {
+            axum::http::StatusCode::GONE
+        } else {
+            axum::http::StatusCode::ACCEPTED
+        }
+    });
+    let (listener, addr) = ztrisk_server::testing::listen().await;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Waits until the destination at `rest` (`/webhooks/{id}` or `/integrations/{id}`) has
+/// `count` deliveries, none pending.
+async fn settled(server: &TestServer, rest: &str, count: usize) {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, body) = server
+            .admin_call(
+                ztrisk_client::reqwest::Method::GET,
+                &format!("{rest}/deliveries"),
+                None,
+            )
+            .await;
+        let all = body["result"].as_array().cloned().unwrap_or_default();
+        if all.len() >= count && all.iter().all(|d| d["status"] != "pending") {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "deliveries of {rest} did not settle: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The `id` of a command's `--json` output.
+fn json_id(run: &Run) -> String {
+    serde_json::from_str::<serde_json::Value>(&run.stdout)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no id in: {}{}", run.stdout, run.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_and_deliveries() {
+    let server = TestServer::start().await;
+    let url = receiver().await;
+    let mut s = Session::new(&server);
+    // Its port has 5 digits, like every ephemeral port.
+    s.replace(&url, "http://127.0.0.1:<rcv>");
+    s.run(&["webhooks", "list"]).await;
+    let created = s
+        .run(&["webhooks", "create", "--url", &format!("{url}/hook")])
+        .await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert!(
+        created.stdout.contains("whsec_") && created.stdout.contains("will not be shown again"),
+        "{}",
+        created.stdout
+    );
+    let listed = s.run(&["webhooks", "list", "--json"]).await;
+    let id = serde_json::from_str::<serde_json::Value>(&listed.stdout)
+        .ok()
+        .and_then(|v| v[0]["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("listed: {}", listed.stdout));
+    assert!(
+        !listed.stdout.contains("whsec_"),
+        "the secret is shown once"
+    );
+    let slack = s
+        .run(&[
+            "webhooks",
+            "create",
+            "--url",
+            &format!("{url}/gone"),
+            "--format",
+            "slack",
+            "--min-level",
+            "high",
+            "--inactive",
+            "--json",
+        ])
+        .await;
+    let slack = json_id(&slack);
+    s.run(&["webhooks", "list"]).await;
+    s.run(&["webhooks", "get", &id]).await;
+    assert_eq!(s.run(&["webhooks", "test", &id]).await.code, 0);
+    assert_eq!(s.run(&["webhooks", "test", &slack]).await.code, 1);
+    s.run(&["webhooks", "deliveries", &id]).await;
+
+    // A change of a user's level goes to the webhook and the integration.
+    let integration = s
+        .run(&["integrations", "create", "--tenant-url", &url, "--json"])
+        .await;
+    let integration = json_id(&integration);
+    s.run(&[
+        "behaviors",
+        "set",
+        "bad_badge",
+        "--enable",
+        "--level",
+        "high",
+    ])
+    .await;
+    std::fs::write(
+        server.dir().join("change.ndjson"),
+        r#"{"id": "c1", "type": "behavior", "behavior": "bad_badge", "timestamp": "2026-01-10T10:00:00Z", "user": {"email": "ana@example.com"}}"#,
+    )
+    .unwrap_or_else(|e| panic!("write: {e}"));
+    assert_eq!(s.run(&["events", "send", "change.ndjson"]).await.code, 0);
+    settled(&server, &format!("/webhooks/{id}"), 1).await;
+    settled(&server, &format!("/integrations/{integration}"), 1).await;
+    s.run(&["webhooks", "deliveries", &id]).await;
+    s.run(&["integrations", "deliveries", &integration]).await;
+    s.run(&[
+        "integrations",
+        "deliveries",
+        &integration,
+        "--page",
+        "2",
+        "--per-page",
+        "1",
+    ])
+    .await;
+    let json = s
+        .run(&["integrations", "deliveries", &integration, "--json"])
+        .await;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    assert_eq!(parsed[0]["status"], "delivered", "{parsed}");
+    assert_eq!(parsed[0]["current_level"], "high", "{parsed}");
+
+    s.run(&[
+        "webhooks",
+        "update",
+        &id,
+        "--min-level",
+        "medium",
+        "--active",
+        "false",
+    ])
+    .await;
+
+    // Errors: the field at fault, unknown ids, nothing to change.
+    let refused = s
+        .run(&["webhooks", "create", "--url", "http://example.com/x"])
+        .await;
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("code 1001") && refused.stderr.contains("field: /url (--url)"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(s.run(&["webhooks", "update", &id]).await.code, 2);
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let missing = s.run(&["webhooks", "get", unknown]).await;
+    assert_eq!(missing.code, 4);
+    assert!(
+        missing.stderr.contains("`ztrisk webhooks list`"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(
+        s.run(&["integrations", "deliveries", unknown]).await.code,
+        4
+    );
+    assert_eq!(
+        s.run(&["webhooks", "deliveries", "not-a-uuid"]).await.code,
+        4
+    );
+    assert_eq!(s.run(&["webhooks", "delete", &id]).await.code, 0);
+    assert_eq!(s.run(&["webhooks", "test", &id]).await.code, 4);
+    s.assert_snapshot("webhooks");
+    server.shutdown().await;
+}
+
+/// The kids the server publishes in its JWKS.
+async fn published(server: &TestServer) -> Vec<String> {
+    let (_, jwks) = server
+        .call_with(
+            ztrisk_client::reqwest::Method::GET,
+            "/.well-known/jwks.json",
+            &[],
+            None,
+        )
+        .await;
+    jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_list_rotate_retire() {
+    let server = TestServer::start().await;
+    let database = server.database();
+    let db = [("ZTRISK_DATABASE", database.as_str())];
+    let mut s = Session::new(&server);
+    // The server made the first key at its start.
+    let first = published(&server).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let first = first[0].clone();
+    s.replace(&first, "<first kid>");
+    s.run_with(&["signing-keys", "list"], &db).await;
+
+    let rotated = s.run_with(&["signing-keys", "rotate", "--json"], &db).await;
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    let rotated: serde_json::Value =
+        serde_json::from_str(&rotated.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    assert_eq!(rotated["previous"], first.as_str());
+    let second = rotated["kid"].as_str().unwrap_or_default().to_owned();
+    s.replace(&second, "<second kid>");
+    // The running server signs with the new key and still publishes the old one.
+    assert_eq!(published(&server).await, [second.clone(), first.clone()]);
+
+    let third = s.run_with(&["signing-keys", "rotate"], &db).await;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let third_kid = third
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    s.replace(&third_kid, "<third kid>");
+    s.run_with(&["signing-keys", "list"], &db).await;
+
+    let active = s
+        .run_with(&["signing-keys", "retire", &third_kid], &db)
+        .await;
+    assert_eq!(active.code, 1);
+    assert!(active.stderr.contains("Rotate first"), "{}", active.stderr);
+    let unknown = s
+        .run_with(&["signing-keys", "retire", "no-such-kid"], &db)
+        .await;
+    assert_eq!(unknown.code, 4);
+    assert_eq!(
+        s.run_with(&["signing-keys", "retire", &first], &db)
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        s.run_with(&["signing-keys", "retire", &first], &db)
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        published(&server).await,
+        [third_kid.clone(), second.clone()]
+    );
+    s.run_with(&["signing-keys", "list"], &db).await;
+    let json = s.run_with(&["signing-keys", "list", "--json"], &db).await;
+    let keys: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    let statuses: Vec<&str> = keys
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["active", "published", "retired"]);
+    assert!(
+        !json.stdout.contains("private") && !json.stdout.contains("BEGIN"),
+        "never key material: {}",
+        json.stdout
+    );
+    s.assert_snapshot("signing_keys");
+    server.shutdown().await;
 }
 
 /// Runs `ztrisk --database DB args...` without any server, returning its output.

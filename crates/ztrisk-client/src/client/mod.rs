@@ -112,6 +112,11 @@ impl Client {
         crate::resources::User::new(self)
     }
 
+    /// [`send`](Self::send), keeping only the `result`.
+    pub(crate) async fn result<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        Ok(self.send(request).await?.result)
+    }
+
     /// Sends a request, retrying as configured, and decodes the envelope's `result`.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,

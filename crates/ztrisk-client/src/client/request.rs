@@ -36,6 +36,12 @@ impl Request {
         self
     }
 
+    /// `page` and `per_page`, when given.
+    pub(crate) fn paging(self, page: Option<u32>, per_page: Option<u32>) -> Self {
+        self.query("page", page.map(|p| p.to_string()))
+            .query("per_page", per_page.map(|p| p.to_string()))
+    }
+
     pub(crate) fn json<B: Serialize + ?Sized>(self, body: &B) -> Result<Self, Error> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::InvalidParameter(format!("cannot encode the body: {e}")))?;

@@ -20,11 +20,7 @@ impl<'a> Behaviours<'a> {
     /// `Zero Trust Read` or `Zero Trust Write`).
     pub async fn get(&self, account_id: &str) -> Result<Behaviors, Error> {
         let path = scoring_path(account_id, "/behaviors")?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 
     /// Sets the behaviors named in `params`; the others keep their settings (PUT `/behaviors`;
@@ -50,6 +46,6 @@ impl<'a> Behaviours<'a> {
     ) -> Result<Behaviors, Error> {
         let path = scoring_path(account_id, "/behaviors")?;
         let request = Request::new(Method::PUT, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 }

@@ -51,7 +51,7 @@ impl<'a> Events<'a> {
     ) -> Result<IngestResult, Error> {
         let path = scoring_path(account_id, "/events")?;
         let request = Request::new(Method::POST, path).json(events)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// Sends an already encoded batch (up to 16 MiB), e.g. lines of an NDJSON file.
@@ -67,6 +67,6 @@ impl<'a> Events<'a> {
             EventsFormat::NdJson => "application/x-ndjson",
         };
         let request = Request::new(Method::POST, path).body(body.into(), content_type);
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 }

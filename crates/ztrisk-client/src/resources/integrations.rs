@@ -1,8 +1,8 @@
-use super::scoring_path;
+use super::{deliveries, scoring_path};
 use crate::Client;
-use crate::client::{Request, segment};
+use crate::client::{Paged, Request, segment};
 use crate::error::Error;
-use crate::types::{Integration, IntegrationCreate, IntegrationUpdate};
+use crate::types::{DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationUpdate};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
@@ -44,7 +44,7 @@ impl<'a> Integrations<'a> {
     ) -> Result<Integration, Error> {
         let path = scoring_path(account_id, "/integrations")?;
         let request = Request::new(Method::POST, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// The account's integrations (GET `/integrations`).
@@ -62,11 +62,7 @@ impl<'a> Integrations<'a> {
     /// [`Error::Api`] (code 1404).
     pub async fn get(&self, account_id: &str, integration_id: &str) -> Result<Integration, Error> {
         let path = item_path(account_id, integration_id)?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 
     /// Overwrites `active`, `tenant_url` and `reference_id` (PUT
@@ -79,7 +75,7 @@ impl<'a> Integrations<'a> {
     ) -> Result<Integration, Error> {
         let path = item_path(account_id, integration_id)?;
         let request = Request::new(Method::PUT, path).json(&params)?;
-        Ok(self.client.send(request).await?.result)
+        self.client.result(request).await
     }
 
     /// Deletes an integration (DELETE `/integrations/{integration_id}`).
@@ -89,6 +85,33 @@ impl<'a> Integrations<'a> {
             .send::<IgnoredAny>(Request::new(Method::DELETE, path))
             .await
             .map(|_| ())
+    }
+
+    /// The Security Event Tokens sent to the integration's tenant, newest first, with
+    /// `result_info` (GET `/integrations/{integration_id}/deliveries`; a ztrisk addition).
+    ///
+    /// ```no_run
+    /// # async fn f(client: ztrisk_client::Client) -> Result<(), ztrisk_client::Error> {
+    /// use ztrisk_client::types::DeliveriesParams;
+    /// let page = client
+    ///     .zero_trust()
+    ///     .risk_scoring()
+    ///     .integrations()
+    ///     .deliveries("account_id", "integration_id", DeliveriesParams::default())
+    ///     .await?;
+    /// for d in page.result {
+    ///     println!("{} {} {} ({} attempts)", d.created_at, d.email, d.status, d.attempts);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn deliveries(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        params: DeliveriesParams,
+    ) -> Result<Paged<Vec<Delivery>>, Error> {
+        let path = item_path(account_id, integration_id)? + "/deliveries";
+        deliveries(self.client, path, params).await
     }
 }
 
@@ -109,10 +132,6 @@ impl References<'_> {
                 segment("reference_id", reference_id)?
             ),
         )?;
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, path))
-            .await?
-            .result)
+        self.client.result(Request::new(Method::GET, path)).await
     }
 }

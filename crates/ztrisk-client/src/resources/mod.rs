@@ -13,6 +13,14 @@
 //!     .integrations().update(account_id, id, p)    PUT  .../integrations/{id}
 //!     .integrations().delete(account_id, id)       DELETE .../integrations/{id}
 //!     .integrations().references().get(a, ref)     GET  .../integrations/reference_id/{ref}
+//!     .integrations().deliveries(a, id, paging)    GET  .../integrations/{id}/deliveries (ztrisk)
+//!     .webhooks().list(account_id)                 GET  .../webhooks (ztrisk)
+//!     .webhooks().create(account_id, params)       POST .../webhooks
+//!     .webhooks().get(account_id, id)              GET  .../webhooks/{id}
+//!     .webhooks().update(account_id, id, params)   PUT  .../webhooks/{id}
+//!     .webhooks().delete(account_id, id)           DELETE .../webhooks/{id}
+//!     .webhooks().test(account_id, id)             POST .../webhooks/{id}/test
+//!     .webhooks().deliveries(a, id, paging)        GET  .../webhooks/{id}/deliveries
 //!     .events().ingest(account_id, events)         POST .../events (ztrisk)
 //! client.user().tokens().verify()                  GET  /user/tokens/verify
 //! ```
@@ -23,6 +31,7 @@ mod integrations;
 mod risk_scoring;
 mod summary;
 mod user;
+mod webhooks;
 
 pub use behaviours::Behaviours;
 pub use events::{Events, EventsFormat};
@@ -30,10 +39,13 @@ pub use integrations::{Integrations, References};
 pub use risk_scoring::RiskScoring;
 pub use summary::Summary;
 pub use user::{Tokens, User};
+pub use webhooks::Webhooks;
 
 use crate::Client;
-use crate::client::segment;
+use crate::client::{Paged, Request, segment};
 use crate::error::Error;
+use crate::types::{DeliveriesParams, Delivery};
+use reqwest::Method;
 
 /// Zero Trust resources (`client.zero_trust()`).
 #[derive(Debug, Clone, Copy)]
@@ -58,4 +70,18 @@ pub(crate) fn scoring_path(account_id: &str, rest: &str) -> Result<String, Error
         "/accounts/{}/zt_risk_scoring{rest}",
         segment("account_id", account_id)?
     ))
+}
+
+/// GET `path` (a destination's `/deliveries`) with paging.
+pub(crate) async fn deliveries(
+    client: &Client,
+    path: String,
+    params: DeliveriesParams,
+) -> Result<Paged<Vec<Delivery>>, Error> {
+    let request = Request::new(Method::GET, path).paging(params.page, params.per_page);
+    let page = client.send::<Option<Vec<Delivery>>>(request).await?;
+    Ok(Paged {
+        result: page.result.unwrap_or_default(),
+        result_info: page.result_info,
+    })
 }

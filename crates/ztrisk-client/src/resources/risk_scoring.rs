@@ -1,4 +1,4 @@
-use super::{Behaviours, Events, Integrations, Summary, scoring_path};
+use super::{Behaviours, Events, Integrations, Summary, Webhooks, scoring_path};
 use crate::Client;
 use crate::client::{Paged, Request, segment};
 use crate::error::Error;
@@ -32,6 +32,11 @@ impl<'a> RiskScoring<'a> {
         Integrations::new(self.client)
     }
 
+    /// Webhooks receiving users' level changes (a ztrisk addition, not a Cloudflare endpoint).
+    pub fn webhooks(&self) -> Webhooks<'a> {
+        Webhooks::new(self.client)
+    }
+
     /// Security events in (a ztrisk addition, not a Cloudflare endpoint).
     pub fn events(&self) -> Events<'a> {
         Events::new(self.client)
@@ -58,8 +63,7 @@ impl<'a> RiskScoring<'a> {
     ) -> Result<Paged<UserRiskResult>, Error> {
         let path = scoring_path(account_id, &format!("/{}", segment("user_id", user_id)?))?;
         let request = Request::new(Method::GET, path)
-            .query("page", params.page.map(|p| p.to_string()))
-            .query("per_page", params.per_page.map(|p| p.to_string()))
+            .paging(params.page, params.per_page)
             .query("order_by", params.order_by.map(|o| o.as_str().to_owned()))
             .query("direction", params.direction.map(|d| d.as_str().to_owned()));
         self.client.send(request).await

@@ -34,8 +34,7 @@ impl<'a> Summary<'a> {
     ) -> Result<Paged<SummaryResult>, Error> {
         let path = scoring_path(account_id, "/summary")?;
         let request = Request::new(Method::GET, path)
-            .query("page", params.page.map(|p| p.to_string()))
-            .query("per_page", params.per_page.map(|p| p.to_string()))
+            .paging(params.page, params.per_page)
             .query("order_by", params.order_by.map(|o| o.as_str().to_owned()))
             .query("direction", params.direction.map(|d| d.as_str().to_owned()));
         self.client.send(request).await

@@ -33,10 +33,8 @@ impl Tokens<'_> {
     /// Checks the client's API token (GET `/user/tokens/verify`): its id, status and expiry.
     /// A global API key is refused (403).
     pub async fn verify(&self) -> Result<TokenVerifyResult, Error> {
-        Ok(self
-            .client
-            .send(Request::new(Method::GET, "/user/tokens/verify".into()))
-            .await?
-            .result)
+        self.client
+            .result(Request::new(Method::GET, "/user/tokens/verify".into()))
+            .await
     }
 }

@@ -1,21 +1,14 @@
 //! Every endpoint against a live ztrisk.
 
-use crate::support::Clients;
+use crate::support::{Clients, api_error};
 use serde_json::{Value, json};
 use ztrisk_client::types::{
     BehaviorSetting, BehaviourUpdateParams, Direction, IntegrationCreate, IntegrationUpdate,
     RiskEventOrder, RiskLevel, SummaryOrder, SummaryParams, UserParams,
 };
-use ztrisk_client::{ApiError, ApiErrorKind, Client, Error};
+use ztrisk_client::{ApiErrorKind, Client, Error};
 use ztrisk_core::Permission;
 use ztrisk_server::testing::TestServer;
-
-fn api_error<T: std::fmt::Debug>(result: Result<T, Error>) -> Box<ApiError> {
-    match result {
-        Err(Error::Api(e)) => e,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
 
 /// A `behavior` event `minutes` after 2026-01-10 10:00 UTC. A behavior fires at most once an
 /// hour per user (repeat suppression), so repeats are spaced further apart.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-use ztrisk_client::{Client, ClientBuilder};
+use ztrisk_client::{ApiError, Client, ClientBuilder, Error};
 use ztrisk_core::Permission;
 use ztrisk_server::testing::{TestServer, listen};
 
@@ -167,4 +167,12 @@ pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 /// The envelope of a successful answer around `result`.
 pub fn ok_body(result: serde_json::Value) -> String {
     serde_json::json!({"success": true, "errors": [], "messages": [], "result": result}).to_string()
+}
+
+/// The API error of a refused request.
+pub fn api_error<T: std::fmt::Debug>(result: Result<T, Error>) -> Box<ApiError> {
+    match result {
+        Err(Error::Api(e)) => e,
+        other => panic!("expected an API error, got {other:?}"),
+    }
 }

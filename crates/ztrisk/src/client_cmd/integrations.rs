@@ -1,7 +1,10 @@
-//! `ztrisk integrations list|create|get|update|delete`.
+//! `ztrisk integrations list|create|get|update|delete|deliveries`.
 
-use super::table::{Table, fields, yes_no};
-use super::{AccountArg, ApiArgs, UsageError, connect, print_json, time};
+use super::deliveries::{self, DeliveriesArgs};
+use super::table::{Table, yes_no};
+use super::{
+    AccountArg, ApiArgs, UsageError, connect, print_deleted, print_json, print_record, time,
+};
 use crate::cli::Output;
 use clap::{Args, Subcommand};
 use ztrisk_client::types::{Integration, IntegrationCreate, IntegrationUpdate};
@@ -66,6 +69,14 @@ Examples:
         #[command(flatten)]
         output: Output,
     },
+    /// The risk changes sent to the integration's tenant, newest first: status, attempts,
+    /// last error.
+    #[command(after_help = "\
+Examples:
+  ztrisk integrations deliveries $ID
+  ztrisk integrations deliveries $ID --page 2 --per-page 50
+  ztrisk integrations deliveries $ID --json | jq -r '.[] | select(.status == \"failed\") | .last_error'")]
+    Deliveries(DeliveriesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -91,12 +102,10 @@ pub struct UpdateArgs {
 }
 
 fn show(integration: &Integration, json: bool) -> anyhow::Result<()> {
-    if json {
-        return print_json(integration);
-    }
-    print!(
-        "{}",
-        fields(&[
+    print_record(
+        integration,
+        json,
+        &[
             ("id", integration.id.clone()),
             ("type", integration.integration_type.clone()),
             ("active", yes_no(integration.active)),
@@ -104,9 +113,8 @@ fn show(integration: &Integration, json: bool) -> anyhow::Result<()> {
             ("reference id", or_dash(&integration.reference_id)),
             ("created", time(integration.created_at)),
             ("well-known url", integration.well_known_url.clone()),
-        ])
-    );
-    Ok(())
+        ],
+    )
 }
 
 fn or_dash(text: &str) -> String {
@@ -249,12 +257,18 @@ pub async fn run(api: &ApiArgs, command: IntegrationsCommand) -> anyhow::Result<
                 .integrations()
                 .delete(&account, &id)
                 .await?;
-            if output.json {
-                print_json(&serde_json::json!({"id": id, "deleted": true}))
-            } else {
-                println!("deleted integration {id}");
-                Ok(())
-            }
+            print_deleted("integration", &id, output.json)
+        }
+        IntegrationsCommand::Deliveries(args) => {
+            let account = args.account.require()?;
+            let client = connect(api)?;
+            let page = client
+                .zero_trust()
+                .risk_scoring()
+                .integrations()
+                .deliveries(&account, &args.id, args.params())
+                .await?;
+            deliveries::print(&page, args.output.json, "integration")
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Commands that talk to a running API (ztrisk or Cloudflare) through `ztrisk-client`:
-//! `behaviors`, `users`, `integrations`, plus the connection flags, exit codes, error
+//! `behaviors`, `users`, `integrations`, `webhooks`, plus the connection flags, exit codes, error
 //! reporting and shell completions they share with `events send` and `demo`.
 
 pub mod behaviors;
+pub mod deliveries;
 pub mod integrations;
 pub mod table;
 pub mod users;
+pub mod webhooks;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -21,7 +23,7 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status: the credentials were refused (401/403, or malformed/missing credentials).
 pub const EXIT_AUTH: u8 = 3;
-/// Exit status: no such account, user, integration or route (404).
+/// Exit status: no such account, user, integration, webhook, signing key or route (404).
 pub const EXIT_NOT_FOUND: u8 = 4;
 /// Exit status: the server failed or could not be reached (5xx, 429, connection, timeout),
 /// even after retries; trying again later may help.
@@ -34,7 +36,7 @@ Exit codes:
   1  the API refused the request (400, 409...), or another failure
   2  usage error: bad arguments, or no credentials / account given
   3  authentication or permission error (401, 403; malformed or missing credentials)
-  4  not found: no such account, user, integration or route (404)
+  4  not found: no such account, user, integration, webhook, signing key or route (404)
   5  server error, rate limit or network failure (5xx, 429, unreachable, timeout), after retries";
 
 /// Where the API is and with what credentials: global flags of every command.
@@ -46,7 +48,7 @@ pub struct ApiArgs {
         global = true,
         env = "CLOUDFLARE_BASE_URL",
         default_value = DEFAULT_BASE_URL,
-        help_heading = "API connection (behaviors, users, integrations, events, demo)"
+        help_heading = "API connection (behaviors, users, integrations, webhooks, events, demo)"
     )]
     pub base_url: String,
 
@@ -56,7 +58,7 @@ pub struct ApiArgs {
         global = true,
         env = "CLOUDFLARE_API_TOKEN",
         hide_env_values = true,
-        help_heading = "API connection (behaviors, users, integrations, events, demo)"
+        help_heading = "API connection (behaviors, users, integrations, webhooks, events, demo)"
     )]
     pub token: Option<String>,
 
@@ -66,7 +68,7 @@ pub struct ApiArgs {
         global = true,
         env = "CLOUDFLARE_API_KEY",
         hide_env_values = true,
-        help_heading = "API connection (behaviors, users, integrations, events, demo)"
+        help_heading = "API connection (behaviors, users, integrations, webhooks, events, demo)"
     )]
     pub api_key: Option<String>,
 
@@ -75,7 +77,7 @@ pub struct ApiArgs {
         long,
         global = true,
         env = "CLOUDFLARE_EMAIL",
-        help_heading = "API connection (behaviors, users, integrations, events, demo)"
+        help_heading = "API connection (behaviors, users, integrations, webhooks, events, demo)"
     )]
     pub api_email: Option<String>,
 }
@@ -126,6 +128,19 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Something named on the command line that does not exist, found without the API (exit
+/// code 4, like a 404).
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl fmt::Display for NotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
 /// A client for the API named by the global flags.
 pub fn connect(api: &ApiArgs) -> anyhow::Result<Client> {
     let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
@@ -164,6 +179,29 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One record: as JSON, or as aligned `label:  value` lines.
+pub fn print_record<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    pairs: &[(&str, String)],
+) -> anyhow::Result<()> {
+    if json {
+        return print_json(value);
+    }
+    print!("{}", table::fields(pairs));
+    Ok(())
+}
+
+/// What `delete` commands print: `deleted <what> <id>`, or JSON.
+pub fn print_deleted(what: &str, id: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(&serde_json::json!({"id": id, "deleted": true}))
+    } else {
+        println!("deleted {what} {id}");
+        Ok(())
+    }
+}
+
 /// `2026-01-10T10:01:00Z`.
 pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -179,7 +217,7 @@ fn exit_status(error: &anyhow::Error) -> u8 {
         if cause.is::<UsageError>() {
             return EXIT_USAGE;
         }
-        if cause.is::<users::NotAtRisk>() {
+        if cause.is::<users::NotAtRisk>() || cause.is::<NotFound>() {
             return EXIT_NOT_FOUND;
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {
@@ -326,6 +364,9 @@ fn flag_for(pointer: &str) -> Option<String> {
         ["reference_id"] => "--reference-id".into(),
         ["active"] => "--active".into(),
         ["integration_type"] => "--type".into(),
+        ["url"] => "--url".into(),
+        ["format"] => "--format".into(),
+        ["min_level"] => "--min-level".into(),
         ["page"] => "--page".into(),
         ["per_page"] => "--per-page".into(),
         ["order_by"] => "--order-by".into(),
@@ -361,12 +402,15 @@ fn hint(e: &ApiError) -> Option<String> {
          (`ztrisk tokens create --permission ...`)"
             .into()
     } else if has(Code::CouldNotRoute) || has(Code::NoRoute) {
-        "check --account (32 hex characters) and the id you gave (user and integration ids are \
-         UUIDs), and that --base-url is the API root (e.g. http://127.0.0.1:8787/client/v4)"
+        "check --account (32 hex characters) and the id you gave (user, integration and webhook \
+         ids are UUIDs), and that --base-url is the API root (e.g. http://127.0.0.1:8787/client/v4)"
             .into()
     } else if has(Code::NotFound) {
-        if message(Code::NotFound).starts_with("Integration") {
+        let message = message(Code::NotFound);
+        if message.starts_with("Integration") {
             "`ztrisk integrations list` shows the account's integrations".into()
+        } else if message.starts_with("Webhook") {
+            "`ztrisk webhooks list` shows the account's webhooks".into()
         } else {
             "`ztrisk users list` shows the users at risk (users are known once an event names them)"
                 .into()

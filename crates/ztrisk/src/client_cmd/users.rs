@@ -111,11 +111,11 @@ impl From<DirectionArg> for Direction {
     }
 }
 
-fn level(level: Option<RiskLevel>) -> String {
+pub fn level(level: Option<RiskLevel>) -> String {
     level.map_or_else(|| "-".to_owned(), |l| l.to_string())
 }
 
-fn page_footer(info: Option<ResultInfo>, what: &str) {
+pub fn page_footer(info: Option<ResultInfo>, what: &str) {
     if let Some(info) = info {
         println!(
             "page {} of {} ({} {what} in all)",
