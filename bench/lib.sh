@@ -32,7 +32,7 @@ start_ztrisk() {
         [[ "$PG_BASE" == *\?* ]] && sep='&'
         db="${PG_BASE}${sep}options=-c%20search_path%3D${SCHEMA}"
     fi
-    taskset -c "$SERVER_CPU" "$ZTRISK" --database "$db" serve --listen 127.0.0.1:0 --rate-limit 0 \
+    taskset -c "$SERVER_CPU" "$ZTRISK" --database "$db" serve --listen 127.0.0.1:0 --rate-limit 0 ${SERVE_ARGS:-} \
         >"$WORK/ztrisk.out" 2>"$WORK/ztrisk.err" &
     PID=$!
     PIDS+=("$PID")
@@ -58,6 +58,7 @@ start_bare() {
     BARE_URL="$(sed -n 's/^bare listening on \(http:[^ ]*\).*/\1/p' "$WORK/bare.out")"
 }
 
-load() { taskset -c "$CLIENT_CPU" python3 "$BENCH_DIR/ingest_load.py" "$URL" "$ACCOUNT" "$TOKEN" "$@"; }
+# Options first, then `--`: a token may begin with "-".
+load() { taskset -c "$CLIENT_CPU" python3 "$BENCH_DIR/ingest_load.py" "$@" -- "$URL" "$ACCOUNT" "$TOKEN"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 

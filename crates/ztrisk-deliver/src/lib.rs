@@ -28,6 +28,7 @@ pub mod outbound;
 pub mod retry;
 pub mod send;
 pub mod set;
+pub mod signer;
 pub mod webhook;
 pub mod worker;
 

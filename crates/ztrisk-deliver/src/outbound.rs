@@ -282,8 +282,8 @@ mod tests {
 
     #[test]
     fn other_schemes_and_relative_urls_are_refused() {
-        refused("ftp://example.com/x", "not ftp://");
-        refused("file:///etc/passwd", "no host");
+        refused("ftp://example.com/x", "got scheme \"ftp\"");
+        refused("file:///etc/passwd", "with a host");
         refused("/relative/path", "expected an absolute https:// URL");
         refused("example.com/hook", "expected an absolute https:// URL");
         refused("", "expected an absolute https:// URL");

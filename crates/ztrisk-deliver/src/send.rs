@@ -3,10 +3,12 @@
 
 use crate::keyring::KeyRing;
 use crate::retry::{GIVE_UP_AFTER, Verdict, classify, next_attempt_delay, transport_error};
-use crate::set::{RiskChangeSet, SET_TYP, okta_push_url};
+use crate::set::{RiskChangeSet, okta_push_url};
+use crate::signer::Signer;
 use crate::webhook::{self, WebhookChange};
 use chrono::{DateTime, Utc};
 use reqwest::header::CONTENT_TYPE;
+use std::sync::Arc;
 use url::Url;
 use ztrisk_core::scoring::ChangeCause;
 use ztrisk_store::model::{
@@ -31,13 +33,14 @@ pub fn issuer(public_url: &str, integration_id: uuid::Uuid) -> String {
 /// retries.
 pub async fn attempt(
     http: &reqwest::Client,
+    signer: &Signer,
     task: &DeliveryTask,
-    keys: &KeyRing,
+    keys: &Arc<KeyRing>,
     context: &Context,
     now: DateTime<Utc>,
 ) -> (AttemptResult, Option<Vec<u8>>) {
     let record = &task.record;
-    let prepared = match prepare(task, keys, context, now) {
+    let prepared = match prepare(signer, task, keys, context, now).await {
         Ok(prepared) => prepared,
         // Nothing can be sent (no key yet, a URL ztrisk may not call): retried later, in case
         // it is passing (a key is being made), until the delivery expires.
@@ -101,9 +104,10 @@ struct Prepared {
     body: Vec<u8>,
 }
 
-fn prepare(
+async fn prepare(
+    signer: &Signer,
     task: &DeliveryTask,
-    keys: &KeyRing,
+    keys: &Arc<KeyRing>,
     context: &Context,
     now: DateTime<Utc>,
 ) -> Result<Prepared, String> {
@@ -118,7 +122,6 @@ fn prepare(
             let body = match &task.payload {
                 Some(bytes) => bytes.clone(),
                 None => {
-                    let key = keys.active().ok_or("no signing key yet")?;
                     let cause = cause(record);
                     let audience = tenant_url.trim_end_matches('/');
                     let issuer = issuer(&context.public_url, *integration_id);
@@ -133,8 +136,9 @@ fn prepare(
                         changed_at_ms: record.changed_at.timestamp_millis(),
                         cause: &cause,
                     };
-                    key.sign_jws(SET_TYP, &set.okta_claims())
-                        .map_err(|e| e.to_string())?
+                    signer
+                        .sign(keys.clone(), set.okta_claims())
+                        .await?
                         .into_bytes()
                 }
             };

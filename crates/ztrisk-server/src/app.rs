@@ -163,7 +163,7 @@ pub async fn serve(
 pub async fn start_sharing(
     state: &AppState,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<tokio::task::JoinHandle<()>, ztrisk_deliver::keyring::KeyRingError> {
+) -> Result<ztrisk_deliver::worker::WorkerHandle, Box<dyn std::error::Error + Send + Sync>> {
     ztrisk_deliver::keyring::ensure_signing_key(state.store.as_ref()).await?;
     let context = ztrisk_deliver::send::Context {
         public_url: state.config.public_url.clone(),
@@ -174,5 +174,5 @@ pub async fn start_sharing(
         state.sharing.wake.clone(),
         ztrisk_deliver::worker::WorkerConfig::new(context),
         stop,
-    ))
+    )?)
 }

@@ -148,7 +148,7 @@ impl TestServer {
             })
             .await;
             let _ = stop_worker.send(true);
-            let _ = worker.await;
+            worker.join().await;
         });
         Self {
             base_url,

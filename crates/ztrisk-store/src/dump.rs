@@ -190,6 +190,7 @@ pub const TABLES: &[TableSpec] = &[
             ("destination_kind", Text),
             ("destination_id", Text),
             ("user_id", Text),
+            ("user_key", Int),
             ("email", Text),
             ("name", Text),
             ("previous_rank", Int),

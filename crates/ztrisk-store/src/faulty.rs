@@ -2,10 +2,9 @@
 //! (`testing` feature).
 
 use crate::model::{
-    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
+    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -274,14 +273,12 @@ impl OutboxStore for FaultyStore {
     ) -> Result<Vec<DeliveryTask>, StoreError> {
         self.inner.claim_deliveries(now, lease, limit).await
     }
-    async fn finish_delivery(
+    async fn finish_deliveries(
         &self,
-        id: &str,
         now: DateTime<Utc>,
-        result: AttemptResult,
-        payload: Option<Vec<u8>>,
+        settled: Vec<Settled>,
     ) -> Result<(), StoreError> {
-        self.inner.finish_delivery(id, now, result, payload).await
+        self.inner.finish_deliveries(now, settled).await
     }
     async fn deliveries(
         &self,

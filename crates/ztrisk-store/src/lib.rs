@@ -41,7 +41,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use model::{
     Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
     StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
     WebhookFields,
 };
@@ -265,15 +265,29 @@ pub trait OutboxStore: Send + Sync + 'static {
         lease: std::time::Duration,
         limit: usize,
     ) -> Result<Vec<DeliveryTask>, StoreError>;
-    /// Settles a claimed delivery's attempt. `payload` is what was sent, kept from the first
-    /// attempt on so that retries resend the same bytes.
+    /// Records the attempts of claimed deliveries, all in one write (a worker settles a batch
+    /// at once: one transaction, not one per delivery).
+    async fn finish_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        settled: Vec<Settled>,
+    ) -> Result<(), StoreError>;
+    /// Records one attempt. `payload` is what was sent, kept from the first attempt on so that
+    /// retries resend the same bytes.
     async fn finish_delivery(
         &self,
-        id: &str,
+        seq: i64,
         now: DateTime<Utc>,
         result: AttemptResult,
         payload: Option<Vec<u8>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let settled = Settled {
+            seq,
+            result,
+            payload,
+        };
+        self.finish_deliveries(now, vec![settled]).await
+    }
     /// A destination's deliveries, newest first; `None` when the account has no such
     /// destination.
     async fn deliveries(
@@ -284,7 +298,8 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> Result<Option<Page<DeliveryRecord>>, StoreError>;
     /// Deletes settled deliveries last touched before `before`; returns how many.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// When the next pending delivery is due, if any (so an idle worker can sleep until then).
+    /// When the next pending delivery is due, if any (so an idle worker can sleep until then;
+    /// one in flight counts as due, so the answer may be early, never late).
     async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 

@@ -291,6 +291,8 @@ pub enum Target {
 /// A delivery a worker has claimed: it alone sends it until the claim expires.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryTask {
+    /// The outbox row, to settle the attempt with.
+    pub seq: i64,
     pub record: DeliveryRecord,
     pub target: Target,
     /// The bytes sent on the first attempt: a retry resends them (same `jti`).
@@ -309,6 +311,16 @@ pub enum AttemptResult {
     Failed {
         error: String,
     },
+}
+
+/// An attempt to record: which delivery, what came of it, and (on a first attempt) the bytes
+/// sent, kept so that retries resend them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    /// [`DeliveryTask::seq`].
+    pub seq: i64,
+    pub result: AttemptResult,
+    pub payload: Option<Vec<u8>>,
 }
 
 /// A signing key as stored.

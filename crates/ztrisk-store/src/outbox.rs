@@ -1,13 +1,17 @@
 //! What both backends' outboxes share: the rows a level change becomes, and how stored
 //! columns read back. The SQL is each backend's own (`sqlite/outbox.rs`, `postgres/outbox.rs`).
 
-use crate::model::{DeliveryStatus, Destination};
+use crate::model::{AttemptResult, DeliveryStatus, Destination};
+use crate::time::to_ms;
+use chrono::{DateTime, Utc};
 use ztrisk_core::RiskLevel;
 use ztrisk_core::scoring::LevelChange;
 
 /// A user's level change, with what deliveries say about the user.
 #[derive(Debug, Clone)]
 pub struct ChangedUser {
+    /// `users.key`: a user's deliveries are ordered and superseded by it.
+    pub user_key: i64,
     pub user_id: String,
     pub email: String,
     pub name: String,
@@ -40,3 +44,18 @@ pub fn status_of(text: &str) -> DeliveryStatus {
 /// Why the pending deliveries of a destination fail when it goes away.
 pub const DEACTIVATED: &str = "the destination was deactivated";
 pub const DELETED: &str = "the destination was deleted";
+
+/// How an attempt's result is stored: the status, when the next attempt is due (for a settled
+/// delivery, when it was settled), and the error.
+pub fn stored_outcome(
+    result: &AttemptResult,
+    now: DateTime<Utc>,
+) -> (&'static str, i64, Option<&str>) {
+    match result {
+        AttemptResult::Delivered => ("delivered", to_ms(now), None),
+        AttemptResult::Retry { next_at, error } => {
+            ("pending", to_ms(*next_at), Some(error.as_str()))
+        }
+        AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
+    }
+}

@@ -107,6 +107,12 @@ pub struct ServeArgs {
     /// always accepts up to 16 MiB).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+
+    /// Queue deliveries (integrations, webhooks) but send none from this process: for replicas
+    /// that only take traffic while others deliver (PostgreSQL). A lone server with this flag
+    /// sends nothing.
+    #[arg(long, env = "ZTRISK_NO_DELIVERIES")]
+    pub no_deliveries: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

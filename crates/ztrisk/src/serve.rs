@@ -42,16 +42,27 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         state = state.with_geoip(geoip);
     }
     let (stop_worker, worker_stops) = tokio::sync::watch::channel(false);
-    let worker = start_sharing(&state, worker_stops)
-        .await
-        .context("starting risk sharing (signing keys, delivery worker)")?;
+    let worker = if args.no_deliveries {
+        tracing::warn!("--no-deliveries: this process queues deliveries but sends none");
+        ztrisk_deliver::keyring::ensure_signing_key(state.store.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("making the first signing key: {e}"))?;
+        None
+    } else {
+        let worker = start_sharing(&state, worker_stops).await.map_err(|e| {
+            anyhow::anyhow!("starting risk sharing (signing keys, delivery worker): {e}")
+        })?;
+        Some(worker)
+    };
     let app = router(state);
     tracing::info!(%addr, database = %database.display(), "listening");
     println!("ztrisk listening on http://{addr}");
     serve(listener, app, shutdown_signal()).await?;
     // Deliveries in flight finish or keep their claim: what is not settled is retried later.
     let _ = stop_worker.send(true);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), worker).await;
+    if let Some(worker) = worker {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), worker.join()).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -719,7 +719,10 @@ async fn a_hanging_or_redirecting_receiver_blocks_nothing_else() {
     .await;
     assert_eq!(all[0]["status"], "failed", "{all:?}");
     assert!(
-        all[0]["last_error"].as_str().unwrap_or_default().contains("redirect"),
+        all[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("redirect"),
         "{all:?}"
     );
     server.shutdown().await;

@@ -24,14 +24,16 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_by_account ON webhooks (account_id, created_at);
 
 -- One row per level change and destination, written in the transaction of the change.
--- `seq` orders the changes; a destination gets a user's changes in that order.
+-- `seq` orders the changes; a destination gets a user's changes in that order. Rows are
+-- found by `seq` (the id is random, and an index on it would cost every insert a random write).
 CREATE TABLE deliveries (
     seq               INTEGER PRIMARY KEY,
-    id                TEXT NOT NULL UNIQUE,     -- jti / webhook-id: 32 hex, the same on retries
+    id                TEXT NOT NULL,            -- jti / webhook-id: 32 random hex, the same on retries
     account_id        TEXT NOT NULL,
     destination_kind  TEXT NOT NULL,            -- integration | webhook
     destination_id    TEXT NOT NULL,
     user_id           TEXT NOT NULL,
+    user_key          INTEGER NOT NULL,         -- users.key: orders a user's deliveries
     email             TEXT NOT NULL,
     name              TEXT NOT NULL,
     previous_rank     INTEGER NOT NULL,         -- 0 unscored, 1 low, 2 medium, 3 high
@@ -48,6 +50,6 @@ CREATE TABLE deliveries (
     last_error        TEXT
 ) STRICT;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX deliveries_pending_by_user ON deliveries (destination_id, user_id, seq)
+CREATE INDEX deliveries_pending_by_user ON deliveries (destination_id, user_key, seq)
     WHERE status = 'pending';
 CREATE INDEX deliveries_by_destination ON deliveries (destination_id, seq);

@@ -36,10 +36,9 @@ pub(crate) use tx::{
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
+    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -515,14 +514,12 @@ impl OutboxStore for PostgresStore {
         Ok(tasks)
     }
 
-    async fn finish_delivery(
+    async fn finish_deliveries(
         &self,
-        id: &str,
         now: DateTime<Utc>,
-        result: AttemptResult,
-        payload: Option<Vec<u8>>,
+        settled: Vec<Settled>,
     ) -> Result<(), StoreError> {
-        Ok(outbox::finish(&*self.client().await?, id, now, &result, payload.as_deref()).await?)
+        Ok(outbox::finish_all(&*self.client().await?, now, &settled).await?)
     }
 
     async fn deliveries(

@@ -4,10 +4,10 @@
 
 use super::{Result, execute, query, query_opt};
 use crate::model::{
-    AttemptResult, DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Target,
+    DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Settled, Target,
     WebhookFormat,
 };
-use crate::outbox::{ChangedUser, DELETED, Subscriber, new_delivery_id, status_of};
+use crate::outbox::{ChangedUser, DELETED, Subscriber, new_delivery_id, status_of, stored_outcome};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
 use chrono::{DateTime, Utc};
@@ -73,6 +73,7 @@ pub async fn enqueue(
             rows.kinds.push(destination.kind());
             rows.destinations.push(destination.id().to_string());
             rows.users.push(changed.user_id.as_str());
+            rows.user_keys.push(changed.user_key);
             rows.emails.push(changed.email.as_str());
             rows.names.push(changed.name.as_str());
             rows.previous.push(rank_or_zero(changed.change.previous));
@@ -87,23 +88,23 @@ pub async fn enqueue(
     execute(
         c,
         "UPDATE deliveries d SET status = 'superseded'
-         FROM unnest($1::text[], $2::text[]) AS v(dest, usr)
-         WHERE d.destination_id = v.dest AND d.user_id = v.usr AND d.status = 'pending'
+         FROM unnest($1::text[], $2::bigint[]) AS v(dest, usr)
+         WHERE d.destination_id = v.dest AND d.user_key = v.usr AND d.status = 'pending'
            AND d.claimed_until <= $3",
-        &[&rows.destinations, &rows.users, &now],
+        &[&rows.destinations, &rows.user_keys, &now],
     )
     .await?;
     let account = account.to_string();
     let queued = execute(
         c,
-        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id, email,
-            name, previous_rank, current_rank, cause, changed_at, status, created_at,
-            next_attempt_at)
-         SELECT v.id, $1, v.kind, v.dest, v.usr, v.email, v.name, v.prev, v.cur, v.cause, v.at,
-                'pending', $12, $12
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])
-              WITH ORDINALITY AS v(id, kind, dest, usr, email, name, prev, cur, cause, at, n)
+        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id,
+            user_key, email, name, previous_rank, current_rank, cause, changed_at, status,
+            created_at, next_attempt_at)
+         SELECT v.id, $1, v.kind, v.dest, v.usr, v.ukey, v.email, v.name, v.prev, v.cur, v.cause,
+                v.at, 'pending', $13, $13
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+                     $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[])
+              WITH ORDINALITY AS v(id, kind, dest, usr, ukey, email, name, prev, cur, cause, at, n)
          ORDER BY v.n",
         &[
             &account,
@@ -111,6 +112,7 @@ pub async fn enqueue(
             &rows.kinds,
             &rows.destinations,
             &rows.users,
+            &rows.user_keys,
             &rows.emails,
             &rows.names,
             &rows.previous,
@@ -131,6 +133,7 @@ struct Rows<'a> {
     kinds: Vec<&'static str>,
     destinations: Vec<String>,
     users: Vec<&'a str>,
+    user_keys: Vec<i64>,
     emails: Vec<&'a str>,
     names: Vec<&'a str>,
     previous: Vec<i64>,
@@ -199,7 +202,7 @@ pub async fn claim(
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1
                  AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
-                   WHERE e.destination_id = d.destination_id AND e.user_id = d.user_id
+                   WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
                      AND e.status = 'pending' AND e.seq < d.seq)
                ORDER BY d.next_attempt_at, d.seq
                LIMIT $2
@@ -207,7 +210,7 @@ pub async fn claim(
              claimed AS (
                UPDATE deliveries SET claimed_until = $3 FROM due WHERE deliveries.seq = due.seq
                RETURNING deliveries.*)
-             SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret
+             SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
              FROM claimed d
              LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
              LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
@@ -240,14 +243,15 @@ pub async fn claim(
             _ => {
                 execute(
                     c,
-                    "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE id = $1",
-                    &[&record.id, &DELETED],
+                    "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE seq = $1",
+                    &[&row.get::<_, i64>(22), &DELETED],
                 )
                 .await?;
                 continue;
             }
         };
         tasks.push(DeliveryTask {
+            seq: row.get(22),
             record,
             target,
             payload: row.get(17),
@@ -256,27 +260,33 @@ pub async fn claim(
     Ok(tasks)
 }
 
-pub async fn finish(
-    c: &ClientWrapper,
-    id: &str,
-    now: DateTime<Utc>,
-    result: &AttemptResult,
-    payload: Option<&[u8]>,
-) -> Result<()> {
-    let (status, next, error) = match result {
-        AttemptResult::Delivered => ("delivered", to_ms(now), None),
-        AttemptResult::Retry { next_at, error } => {
-            ("pending", to_ms(*next_at), Some(error.as_str()))
-        }
-        AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
-    };
+/// Records a batch of attempts in one statement.
+pub async fn finish_all(c: &ClientWrapper, now: DateTime<Utc>, settled: &[Settled]) -> Result<()> {
+    if settled.is_empty() {
+        return Ok(());
+    }
+    let mut seqs = Vec::with_capacity(settled.len());
+    let mut statuses = Vec::with_capacity(settled.len());
+    let mut nexts = Vec::with_capacity(settled.len());
+    let mut errors: Vec<Option<&str>> = Vec::with_capacity(settled.len());
+    let mut payloads: Vec<Option<&[u8]>> = Vec::with_capacity(settled.len());
+    for one in settled {
+        let (status, next, error) = stored_outcome(&one.result, now);
+        seqs.push(one.seq);
+        statuses.push(status);
+        nexts.push(next);
+        errors.push(error);
+        payloads.push(one.payload.as_deref());
+    }
     execute(
         c,
-        "UPDATE deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3,
-            next_attempt_at = $4, last_error = $5, claimed_until = 0,
-            payload = coalesce(payload, $6)
-         WHERE id = $1",
-        &[&id, &status, &to_ms(now), &next, &error, &payload],
+        "UPDATE deliveries d SET status = v.status, attempts = d.attempts + 1,
+            last_attempt_at = $6, next_attempt_at = v.next, last_error = v.error,
+            claimed_until = 0, payload = coalesce(d.payload, v.payload)
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[])
+              AS v(seq, status, next, error, payload)
+         WHERE d.seq = v.seq",
+        &[&seqs, &statuses, &nexts, &errors, &payloads, &to_ms(now)],
     )
     .await?;
     Ok(())
@@ -339,8 +349,8 @@ pub async fn prune(c: &ClientWrapper, before: DateTime<Utc>) -> Result<u64> {
 pub async fn next_due(c: &ClientWrapper) -> Result<Option<DateTime<Utc>>> {
     let row = query_opt(
         c,
-        "SELECT min(greatest(next_attempt_at, claimed_until)) FROM deliveries
-         WHERE status = 'pending'",
+        // The partial index on next_attempt_at answers this without a scan.
+        "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
         &[],
     )
     .await?;

@@ -221,6 +221,7 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     }
     if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
         let changed = ChangedUser {
+            user_key: key,
             user_id: user_id.to_string(),
             email: user.get(3),
             name: user.get(4),

@@ -149,6 +149,7 @@ fn queue_changes(
         .into_iter()
         .filter_map(|(email, touched, change)| {
             Some(ChangedUser {
+                user_key: touched.key,
                 user_id: ids.get(&touched.key)?.clone(),
                 email: email.to_owned(),
                 name: touched.user.name.clone(),

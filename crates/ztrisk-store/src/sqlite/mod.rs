@@ -22,10 +22,9 @@ mod writer;
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
+    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -453,20 +452,22 @@ impl OutboxStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<DeliveryTask>, StoreError> {
         self.writer
-            .write(move |conn| outbox::claim(conn, now, lease, limit))
+            .write_relaxed(move |conn| outbox::claim(conn, now, lease, limit))
             .await
     }
 
-    async fn finish_delivery(
+    async fn finish_deliveries(
         &self,
-        id: &str,
         now: DateTime<Utc>,
-        result: AttemptResult,
-        payload: Option<Vec<u8>>,
+        settled: Vec<Settled>,
     ) -> Result<(), StoreError> {
-        let id = id.to_owned();
         self.writer
-            .write(move |conn| outbox::finish(conn, &id, now, &result, payload.as_deref()))
+            .write_relaxed(move |conn| {
+                for one in &settled {
+                    outbox::finish(conn, one.seq, now, &one.result, one.payload.as_deref())?;
+                }
+                Ok(())
+            })
             .await
     }
 
@@ -482,7 +483,7 @@ impl OutboxStore for SqliteStore {
 
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.writer
-            .write(move |conn| outbox::prune(conn, before))
+            .write_relaxed(move |conn| outbox::prune(conn, before))
             .await
     }
 

@@ -5,7 +5,7 @@ use crate::StoreError;
 use crate::model::{
     AttemptResult, DeliveryRecord, DeliveryTask, Destination, Page, Paging, Target, WebhookFormat,
 };
-use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of};
+use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of, stored_outcome};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
 use chrono::{DateTime, Utc};
@@ -57,13 +57,13 @@ pub fn enqueue(
     let now = now_ms();
     let mut supersede = conn.prepare_cached(
         "UPDATE deliveries SET status = 'superseded'
-         WHERE destination_id = ?1 AND user_id = ?2 AND status = 'pending' AND claimed_until <= ?3",
+         WHERE destination_id = ?1 AND user_key = ?2 AND status = 'pending' AND claimed_until <= ?3",
     )?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id, email,
-            name, previous_rank, current_rank, cause, changed_at, status, created_at,
-            next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?12)",
+        "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id,
+            user_key, email, name, previous_rank, current_rank, cause, changed_at, status,
+            created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?13)",
     )?;
     let account = account.to_string();
     let mut queued = 0;
@@ -71,13 +71,14 @@ pub fn enqueue(
         for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
             let destination = subscriber.destination;
             let destination_id = destination.id().to_string();
-            supersede.execute(params![destination_id, changed.user_id, now])?;
+            supersede.execute(params![destination_id, changed.user_key, now])?;
             insert.execute(params![
                 new_delivery_id(),
                 account,
                 destination.kind(),
                 destination_id,
                 changed.user_id,
+                changed.user_key,
                 changed.email,
                 changed.name,
                 rank_or_zero(changed.change.previous),
@@ -156,14 +157,14 @@ pub fn claim(
     let now = to_ms(now);
     let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret
+        "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
          FROM deliveries d
          LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
          LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.claimed_until <= ?1
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
-             WHERE e.destination_id = d.destination_id AND e.user_id = d.user_id
+             WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
                AND e.status = 'pending' AND e.seq < d.seq)
          ORDER BY d.next_attempt_at, d.seq
          LIMIT ?2"
@@ -176,15 +177,17 @@ pub fn claim(
         let url: Option<String> = r.get(19)?;
         let format: Option<String> = r.get(20)?;
         let secret: Option<String> = r.get(21)?;
-        Ok((record, payload, tenant_url, url, format, secret))
+        let seq: i64 = r.get(22)?;
+        Ok((record, payload, tenant_url, url, format, secret, seq))
     })?;
     let mut claim =
-        conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
-    let mut orphan = conn
-        .prepare_cached("UPDATE deliveries SET status = 'failed', last_error = ?2 WHERE id = ?1")?;
+        conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE seq = ?1")?;
+    let mut orphan = conn.prepare_cached(
+        "UPDATE deliveries SET status = 'failed', last_error = ?2 WHERE seq = ?1",
+    )?;
     let mut tasks = Vec::new();
     for row in rows {
-        let (record, payload, tenant_url, url, format, secret) = row?;
+        let (record, payload, tenant_url, url, format, secret, seq) = row?;
         let Some(record) = record else { continue };
         let target = match (record.destination, tenant_url, url, format, secret) {
             (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
@@ -200,12 +203,13 @@ pub fn claim(
             }
             _ => {
                 // Its destination is gone (deleted in a version that did not fail its queue).
-                orphan.execute(params![record.id, crate::outbox::DELETED])?;
+                orphan.execute(params![seq, crate::outbox::DELETED])?;
                 continue;
             }
         };
-        claim.execute(params![record.id, until])?;
+        claim.execute(params![seq, until])?;
         tasks.push(DeliveryTask {
+            seq,
             record,
             target,
             payload,
@@ -216,25 +220,19 @@ pub fn claim(
 
 pub fn finish(
     conn: &Connection,
-    id: &str,
+    seq: i64,
     now: DateTime<Utc>,
     result: &AttemptResult,
     payload: Option<&[u8]>,
 ) -> Result<(), StoreError> {
-    let (status, next, error) = match result {
-        AttemptResult::Delivered => ("delivered", to_ms(now), None),
-        AttemptResult::Retry { next_at, error } => {
-            ("pending", to_ms(*next_at), Some(error.as_str()))
-        }
-        AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
-    };
+    let (status, next, error) = stored_outcome(result, now);
     conn.prepare_cached(
         "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_attempt_at = ?3,
             next_attempt_at = ?4, last_error = ?5, claimed_until = 0,
             payload = coalesce(payload, ?6)
-         WHERE id = ?1",
+         WHERE seq = ?1",
     )?
-    .execute(params![id, status, to_ms(now), next, error, payload])?;
+    .execute(params![seq, status, to_ms(now), next, error, payload])?;
     Ok(())
 }
 
@@ -299,7 +297,8 @@ pub fn prune(conn: &Connection, before: DateTime<Utc>) -> Result<u64, StoreError
 pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
     let next: Option<i64> = conn
         .prepare_cached(
-            "SELECT min(max(next_attempt_at, claimed_until)) FROM deliveries WHERE status = 'pending'",
+            // The partial index on next_attempt_at answers this without a scan.
+            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
         )?
         .query_row([], |r| r.get(0))
         .optional()?

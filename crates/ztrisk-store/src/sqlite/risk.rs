@@ -243,6 +243,7 @@ pub fn reset(
     let previous = if count > 0 { level_of(rank) } else { None };
     if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
         let changed = ChangedUser {
+            user_key: key,
             user_id: user_id.to_string(),
             email,
             name,

@@ -15,6 +15,8 @@ use tokio::sync::oneshot;
 const MAX_GROUP: usize = 512;
 
 trait Job: Send {
+    /// Whether the write may skip the fsync at commit (see [`Writer::write_relaxed`]).
+    fn relaxed(&self) -> bool;
     /// Runs the write; `false` when it failed and its savepoint must be rolled back.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the fate of the transaction is known.
@@ -22,6 +24,7 @@ trait Job: Send {
 }
 
 struct Pending<T, F> {
+    relaxed: bool,
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -32,6 +35,10 @@ where
     T: Send,
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
 {
+    fn relaxed(&self) -> bool {
+        self.relaxed
+    }
+
     fn run(&mut self, conn: &Connection) -> bool {
         let result = match self.work.take() {
             Some(work) => work(conn),
@@ -71,14 +78,36 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Runs `work` in a write transaction and returns once it is committed.
+    /// Runs `work` in a write transaction and returns once it is committed and durable.
     pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.submit(false, work).await
+    }
+
+    /// Runs `work` in a write transaction that need not survive a power failure, only a
+    /// process crash: a group made only of such writes commits without an fsync (WAL with
+    /// `synchronous=NORMAL`), and the next durable commit makes it durable too. For bookkeeping
+    /// whose loss repeats work without losing any: the outbox's claims and attempt records (a
+    /// lost record means the delivery is sent again, with the same id).
+    pub async fn write_relaxed<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.submit(true, work).await
+    }
+
+    async fn submit<T, F>(&self, relaxed: bool, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
+            relaxed,
             work: Some(work),
             result: None,
             reply,
@@ -101,7 +130,12 @@ fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, observer: CommitOb
                 Err(_) => break,
             }
         }
-        let committed = commit_group(&conn, &mut group);
+        let relaxed = group.iter().all(|job| job.relaxed());
+        let committed = if relaxed {
+            commit_relaxed(&conn, &mut group)
+        } else {
+            commit_group(&conn, &mut group)
+        };
         observer(committed.is_ok());
         if let Err(e) = &committed {
             tracing::error!(error = %e, writes = group.len(), "sqlite group commit failed");
@@ -110,6 +144,24 @@ fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, observer: CommitOb
             job.finish(committed.clone());
         }
     }
+}
+
+/// Commits a group of relaxed writes with `synchronous=NORMAL`, then restores the connection's
+/// own setting for the next group.
+fn commit_relaxed(conn: &Connection, group: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let level: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if level <= 1 {
+        return commit_group(conn, group);
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| e.to_string())?;
+    let committed = commit_group(conn, group);
+    let restored = conn
+        .pragma_update(None, "synchronous", level)
+        .map_err(|e| e.to_string());
+    committed.and(restored)
 }
 
 fn commit_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Result<(), String> {

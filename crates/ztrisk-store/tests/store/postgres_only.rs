@@ -58,12 +58,13 @@ async fn migrations_create_the_schema_once() {
         vec![
             (1, "0001_accounts_and_credentials".to_owned()),
             (2, "0002_behaviors".to_owned()),
-            (3, "0003_risk_engine".to_owned())
+            (3, "0003_risk_engine".to_owned()),
+            (4, "0004_risk_sharing".to_owned())
         ]
     );
-    assert_eq!(PostgresStore::schema_version(), 3);
+    assert_eq!(PostgresStore::schema_version(), 4);
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (3, 3));
+    assert_eq!((report.from, report.to), (4, 4));
     // The tables are in the test's schema, not in public.
     let in_schema: i64 = must(
         db.query_one(
@@ -73,7 +74,7 @@ async fn migrations_create_the_schema_once() {
         .await,
     )
     .get(0);
-    assert_eq!(in_schema, 14, "13 tables and schema_migrations");
+    assert_eq!(in_schema, 17, "16 tables and schema_migrations");
     drop(stores);
     schema.drop_schema().await;
 }
@@ -97,7 +98,7 @@ async fn migrate_alone_and_check_only_mode() {
         "{err}"
     );
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (0, 3));
+    assert_eq!((report.from, report.to), (0, 4));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
     must(store.create_account("a", &Actor::Cli).await);
     drop(store);
@@ -124,7 +125,7 @@ async fn newer_schemas_are_refused() {
             err,
             Some(StoreError::SchemaTooNew {
                 found: 99,
-                known: 3
+                known: 4
             })
         ),
         "{err:?}"

@@ -180,9 +180,10 @@ pub async fn deliveries_are_claimed_in_order_and_settled(h: &Harness) -> R {
     assert!(store.claim_deliveries(now(), LEASE, 10).await?.is_empty());
     // A retry keeps its place and its bytes.
     let id = first[0].record.id.clone();
+    let seq = first[0].seq;
     store
         .finish_delivery(
-            &id,
+            seq,
             now(),
             AttemptResult::Retry {
                 next_at: now(),
@@ -197,14 +198,14 @@ pub async fn deliveries_are_claimed_in_order_and_settled(h: &Harness) -> R {
     assert_eq!(again[0].record.attempts, 1);
     assert_eq!(again[0].payload.as_deref(), Some(&b"signed-set"[..]));
     store
-        .finish_delivery(&id, now(), AttemptResult::Delivered, None)
+        .finish_delivery(seq, now(), AttemptResult::Delivered, None)
         .await?;
     let second = store.claim_deliveries(now(), LEASE, 10).await?;
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].record.current, Some(RiskLevel::High));
     store
         .finish_delivery(
-            &second[0].record.id,
+            second[0].seq,
             now(),
             AttemptResult::Failed {
                 error: "HTTP 400: invalid_request".into(),
