@@ -452,8 +452,11 @@ async fn errors_exit_codes_and_completions() {
     s.assert_snapshot("errors");
 
     // Unreachable: retried, then exit 5 (not in the snapshot: the port is arbitrary).
+    // Nothing listens on 127.0.0.2 (test servers bind 127.0.0.1): a port freed on 127.0.0.1
+    // could be taken by another test's server before this command connects.
     let unused = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
+        .map(|a| std::net::SocketAddr::new([127, 0, 0, 2].into(), a.port()))
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let down = s
         .run(&[

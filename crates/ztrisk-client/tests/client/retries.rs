@@ -194,8 +194,11 @@ async fn retry_after_limits() {
 async fn connection_refused() {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    // On 127.0.0.2, where nothing listens: the freed port on 127.0.0.1 could be taken by
+    // another test's server meanwhile.
     let addr = listener
         .local_addr()
+        .map(|a| std::net::SocketAddr::new([127, 0, 0, 2].into(), a.port()))
         .unwrap_or_else(|e| panic!("addr: {e}"));
     drop(listener);
     let client = Client::builder()

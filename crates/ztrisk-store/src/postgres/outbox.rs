@@ -50,8 +50,8 @@ async fn subscribers(c: &ClientWrapper, account: AccountId) -> Result<Vec<Subscr
     Ok(out)
 }
 
-/// Queues one delivery per change and interested destination, in the caller's transaction,
-/// superseding older unclaimed ones of the same user and destination. Two statements in all.
+/// Queues one delivery per change and interested destination, in the caller's transaction:
+/// one insert (older changes of the same user are superseded when this one is claimed).
 pub async fn enqueue(
     c: &ClientWrapper,
     account: AccountId,
@@ -85,15 +85,6 @@ pub async fn enqueue(
     if rows.ids.is_empty() {
         return Ok(0);
     }
-    execute(
-        c,
-        "UPDATE deliveries d SET status = 'superseded'
-         FROM unnest($1::text[], $2::bigint[]) AS v(dest, usr)
-         WHERE d.destination_id = v.dest AND d.user_key = v.usr AND d.status = 'pending'
-           AND d.claimed_until <= $3",
-        &[&rows.destinations, &rows.user_keys, &now],
-    )
-    .await?;
     let account = account.to_string();
     let queued = execute(
         c,
@@ -183,8 +174,9 @@ fn record(r: &Row) -> Option<DeliveryRecord> {
     })
 }
 
-/// Claims due deliveries (in the caller's transaction): the oldest pending one of each
-/// (destination, user), skipping rows another replica is claiming right now.
+/// Claims due deliveries (in the caller's transaction): the newest pending one of each
+/// (destination, user) whose older ones are not in flight, skipping rows another replica is
+/// claiming right now; the older pending ones it replaces are superseded in the same statement.
 pub async fn claim(
     c: &ClientWrapper,
     now: DateTime<Utc>,
@@ -203,13 +195,21 @@ pub async fn claim(
                  AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
                    WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
-                     AND e.status = 'pending' AND e.seq < d.seq)
+                     AND e.status = 'pending' AND e.seq < d.seq AND e.claimed_until > $1)
+                 AND NOT EXISTS (
+                   SELECT 1 FROM deliveries n
+                   WHERE n.destination_id = d.destination_id AND n.user_key = d.user_key
+                     AND n.status = 'pending' AND n.seq > d.seq)
                ORDER BY d.next_attempt_at, d.seq
                LIMIT $2
                FOR UPDATE SKIP LOCKED),
              claimed AS (
                UPDATE deliveries SET claimed_until = $3 FROM due WHERE deliveries.seq = due.seq
-               RETURNING deliveries.*)
+               RETURNING deliveries.*),
+             superseded AS (
+               UPDATE deliveries o SET status = 'superseded' FROM claimed c
+               WHERE o.destination_id = c.destination_id AND o.user_key = c.user_key
+                 AND o.status = 'pending' AND o.seq < c.seq AND o.claimed_until <= $1)
              SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
              FROM claimed d
              LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id

@@ -41,7 +41,8 @@ fn subscribers(conn: &Connection, account: AccountId) -> Result<Vec<Subscriber>,
 }
 
 /// Queues one delivery per change and interested destination, in the caller's transaction;
-/// an older change of the same user still waiting for the same destination is superseded.
+/// an older change of the same user still waiting for the same destination is superseded when
+/// this one is claimed (see [`claim`]): the ingest path only inserts.
 pub fn enqueue(
     conn: &Connection,
     account: AccountId,
@@ -55,10 +56,6 @@ pub fn enqueue(
         return Ok(0);
     }
     let now = now_ms();
-    let mut supersede = conn.prepare_cached(
-        "UPDATE deliveries SET status = 'superseded'
-         WHERE destination_id = ?1 AND user_key = ?2 AND status = 'pending' AND claimed_until <= ?3",
-    )?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (id, account_id, destination_kind, destination_id, user_id,
             user_key, email, name, previous_rank, current_rank, cause, changed_at, status,
@@ -71,7 +68,6 @@ pub fn enqueue(
         for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
             let destination = subscriber.destination;
             let destination_id = destination.id().to_string();
-            supersede.execute(params![destination_id, changed.user_key, now])?;
             insert.execute(params![
                 new_delivery_id(),
                 account,
@@ -147,7 +143,9 @@ fn record(r: &Row<'_>) -> rusqlite::Result<Option<DeliveryRecord>> {
     }))
 }
 
-/// Claims due deliveries: the oldest pending one of each (destination, user).
+/// Claims due deliveries: the newest pending one of each (destination, user) whose older ones
+/// are not in flight (a user's changes go out in order); the older pending ones it replaces
+/// are superseded here, off the ingest path.
 pub fn claim(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -157,7 +155,8 @@ pub fn claim(
     let now = to_ms(now);
     let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
+        "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq,
+                d.user_key
          FROM deliveries d
          LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
          LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
@@ -165,7 +164,11 @@ pub fn claim(
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
              WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
-               AND e.status = 'pending' AND e.seq < d.seq)
+               AND e.status = 'pending' AND e.seq < d.seq AND e.claimed_until > ?1)
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries n
+             WHERE n.destination_id = d.destination_id AND n.user_key = d.user_key
+               AND n.status = 'pending' AND n.seq > d.seq)
          ORDER BY d.next_attempt_at, d.seq
          LIMIT ?2"
     ))?;
@@ -178,16 +181,24 @@ pub fn claim(
         let format: Option<String> = r.get(20)?;
         let secret: Option<String> = r.get(21)?;
         let seq: i64 = r.get(22)?;
-        Ok((record, payload, tenant_url, url, format, secret, seq))
+        let user_key: i64 = r.get(23)?;
+        Ok((
+            record, payload, tenant_url, url, format, secret, seq, user_key,
+        ))
     })?;
     let mut claim =
         conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE seq = ?1")?;
+    let mut supersede = conn.prepare_cached(
+        "UPDATE deliveries SET status = 'superseded'
+         WHERE destination_id = ?1 AND user_key = ?2 AND status = 'pending' AND seq < ?3
+           AND claimed_until <= ?4",
+    )?;
     let mut orphan = conn.prepare_cached(
         "UPDATE deliveries SET status = 'failed', last_error = ?2 WHERE seq = ?1",
     )?;
     let mut tasks = Vec::new();
     for row in rows {
-        let (record, payload, tenant_url, url, format, secret, seq) = row?;
+        let (record, payload, tenant_url, url, format, secret, seq, user_key) = row?;
         let Some(record) = record else { continue };
         let target = match (record.destination, tenant_url, url, format, secret) {
             (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
@@ -208,6 +219,12 @@ pub fn claim(
             }
         };
         claim.execute(params![seq, until])?;
+        supersede.execute(params![
+            record.destination.id().to_string(),
+            user_key,
+            seq,
+            now
+        ])?;
         tasks.push(DeliveryTask {
             seq,
             record,

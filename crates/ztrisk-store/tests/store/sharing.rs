@@ -119,7 +119,8 @@ pub async fn level_changes_queue_deliveries(h: &Harness) -> R {
         .unwrap_or_else(|| panic!("no webhook"));
     assert_eq!(to_hook.total_count, 1);
 
-    // A reset is a change to unscored; it supersedes a's raise, still waiting.
+    // A reset is a change to unscored; when it is claimed, it supersedes a's raise, still
+    // waiting: the receiver gets only the user's current level.
     let a_id = a_raise.user_id;
     assert!(store.reset_user(a, a_id, &Actor::Cli).await?);
     let to_okta = store
@@ -133,6 +134,17 @@ pub async fn level_changes_queue_deliveries(h: &Harness) -> R {
         (Some(RiskLevel::High), None)
     );
     assert_eq!(newest.cause, "reset");
+    let claimed = store.claim_deliveries(now(), LEASE, 10).await?;
+    let for_a: Vec<_> = claimed
+        .iter()
+        .filter(|t| t.record.user_id == a_id)
+        .map(|t| t.record.cause.as_str())
+        .collect();
+    assert_eq!(for_a, ["reset", "reset"], "the reset, to both destinations");
+    let to_okta = store
+        .deliveries(a, Destination::Integration(integration), page())
+        .await?
+        .unwrap_or_else(|| panic!("no integration"));
     let raise = to_okta.items.iter().find(|d| d.id == a_raise.id);
     assert_eq!(raise.map(|d| d.status), Some(DeliveryStatus::Superseded));
     // Resetting an unscored user changes nothing.
@@ -172,12 +184,6 @@ pub async fn deliveries_are_claimed_in_order_and_settled(h: &Harness) -> R {
     assert_eq!(first[0].payload, None);
     // Claimed: nobody else gets it.
     assert!(store.claim_deliveries(now(), LEASE, 10).await?.is_empty());
-    // A newer change of the same user waits behind the claimed one (and does not supersede
-    // what is in flight).
-    store
-        .ingest(a, vec![signal("a@x.io", 1, "sig_high", None)], &Actor::Cli)
-        .await?;
-    assert!(store.claim_deliveries(now(), LEASE, 10).await?.is_empty());
     // A retry keeps its place and its bytes.
     let id = first[0].record.id.clone();
     let seq = first[0].seq;
@@ -197,6 +203,12 @@ pub async fn deliveries_are_claimed_in_order_and_settled(h: &Harness) -> R {
     assert_eq!(again[0].record.id, id);
     assert_eq!(again[0].record.attempts, 1);
     assert_eq!(again[0].payload.as_deref(), Some(&b"signed-set"[..]));
+    // A newer change of the same user waits behind the one in flight (and does not supersede
+    // it).
+    store
+        .ingest(a, vec![signal("a@x.io", 1, "sig_high", None)], &Actor::Cli)
+        .await?;
+    assert!(store.claim_deliveries(now(), LEASE, 10).await?.is_empty());
     store
         .finish_delivery(seq, now(), AttemptResult::Delivered, None)
         .await?;
