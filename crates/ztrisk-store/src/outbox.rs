@@ -1,11 +1,13 @@
 //! What both backends' outboxes share: the rows a level change becomes, and how stored
 //! columns read back. The SQL is each backend's own (`sqlite/outbox.rs`, `postgres/outbox.rs`).
 
-use crate::model::{AttemptResult, DeliveryStatus, Destination};
+use crate::model::{AttemptResult, DeliveryStatus, Destination, Target, WebhookFormat};
 use crate::time::to_ms;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use ztrisk_core::RiskLevel;
 use ztrisk_core::scoring::LevelChange;
+use ztrisk_core::scoring::Touched;
 
 /// A user's level change, with what deliveries say about the user.
 #[derive(Debug, Clone)]
@@ -57,5 +59,60 @@ pub fn stored_outcome(
             ("pending", to_ms(*next_at), Some(error.as_str()))
         }
         AttemptResult::Failed { error } => ("failed", to_ms(now), Some(error.as_str())),
+    }
+}
+
+/// The batch's level changes (at most one per user), as outbox rows: `user_ids` maps the
+/// users' row keys to their API ids.
+pub fn changed_users(
+    users: &HashMap<&str, Touched<i64>>,
+    user_ids: &HashMap<i64, String>,
+    now: i64,
+) -> Vec<ChangedUser> {
+    users
+        .iter()
+        .filter_map(|(email, touched)| {
+            Some(ChangedUser {
+                user_key: touched.key,
+                user_id: user_ids.get(&touched.key)?.clone(),
+                email: (*email).to_owned(),
+                name: touched.user.name.clone(),
+                change: touched.level_change(now)?,
+            })
+        })
+        .collect()
+}
+
+/// The row keys of the batch's users whose level changed.
+pub fn changed_keys(users: &HashMap<&str, Touched<i64>>, now: i64) -> Vec<i64> {
+    users
+        .values()
+        .filter(|t| t.level_change(now).is_some())
+        .map(|t| t.key)
+        .collect()
+}
+
+/// Where a claimed delivery goes, from its destination's columns; `None` when the
+/// destination is gone.
+pub fn target(
+    destination: Destination,
+    tenant_url: Option<String>,
+    url: Option<String>,
+    format: Option<String>,
+    secret: Option<String>,
+) -> Option<Target> {
+    match (destination, tenant_url, url, format, secret) {
+        (Destination::Integration(integration_id), Some(tenant_url), ..) => Some(Target::Okta {
+            integration_id,
+            tenant_url,
+        }),
+        (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
+            Some(Target::Webhook {
+                url,
+                format: WebhookFormat::parse(&format).unwrap_or_default(),
+                secret,
+            })
+        }
+        _ => None,
     }
 }

@@ -22,7 +22,6 @@ use super::{Result, account_key, behaviors, outbox, query};
 use crate::StoreError;
 use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
-use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
@@ -31,7 +30,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::events::{Event, UserRef};
-use ztrisk_core::scoring::{LevelChange, ScoringUser, Touched, UserScore, default_name};
+use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
 
 /// Rounds of creating users whose requested id turned out to be taken (each round gives the
 /// rest fresh random ids, so one round is all it ever takes in practice).
@@ -106,27 +105,12 @@ async fn queue_changes(
     users: &HashMap<&str, Touched<i64>>,
     now: i64,
 ) -> Result<u64> {
-    let changed: Vec<(&str, &Touched<i64>, LevelChange)> = users
-        .iter()
-        .filter_map(|(email, t)| t.level_change(now).map(|c| (*email, t, c)))
-        .collect();
-    if changed.is_empty() {
+    let keys = crate::outbox::changed_keys(users, now);
+    if keys.is_empty() {
         return Ok(0);
     }
-    let keys: Vec<i64> = changed.iter().map(|(_, t, _)| t.key).collect();
     let ids = outbox::user_ids(c, &keys).await?;
-    let rows: Vec<ChangedUser> = changed
-        .into_iter()
-        .filter_map(|(email, touched, change)| {
-            Some(ChangedUser {
-                user_key: touched.key,
-                user_id: ids.get(&touched.key)?.clone(),
-                email: email.to_owned(),
-                name: touched.user.name.clone(),
-                change,
-            })
-        })
-        .collect();
+    let rows = crate::outbox::changed_users(users, &ids, now);
     outbox::enqueue(c, account, &rows).await
 }
 

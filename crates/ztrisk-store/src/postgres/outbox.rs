@@ -4,10 +4,11 @@
 
 use super::{Result, execute, query, query_opt};
 use crate::model::{
-    DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Settled, Target,
-    WebhookFormat,
+    DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Settled,
 };
-use crate::outbox::{ChangedUser, DELETED, Subscriber, new_delivery_id, status_of, stored_outcome};
+use crate::outbox::{
+    ChangedUser, DELETED, Subscriber, new_delivery_id, status_of, stored_outcome, target,
+};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
 use chrono::{DateTime, Utc};
@@ -222,33 +223,22 @@ pub async fn claim(
     let mut tasks = Vec::with_capacity(rows.len());
     for row in &rows {
         let Some(record) = record(row) else { continue };
-        let target = match (
+        let found = target(
             record.destination,
-            row.get::<_, Option<String>>(18),
-            row.get::<_, Option<String>>(19),
-            row.get::<_, Option<String>>(20),
-            row.get::<_, Option<String>>(21),
-        ) {
-            (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
-                integration_id,
-                tenant_url,
-            },
-            (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
-                Target::Webhook {
-                    url,
-                    format: WebhookFormat::parse(&format).unwrap_or_default(),
-                    secret,
-                }
-            }
-            _ => {
-                execute(
-                    c,
-                    "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE seq = $1",
-                    &[&row.get::<_, i64>(22), &DELETED],
-                )
-                .await?;
-                continue;
-            }
+            row.get(18),
+            row.get(19),
+            row.get(20),
+            row.get(21),
+        );
+        let Some(target) = found else {
+            // Its destination is gone (deleted in a version that did not fail its queue).
+            execute(
+                c,
+                "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE seq = $1",
+                &[&row.get::<_, i64>(22), &DELETED],
+            )
+            .await?;
+            continue;
         };
         tasks.push(DeliveryTask {
             seq: row.get(22),

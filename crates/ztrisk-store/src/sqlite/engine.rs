@@ -5,7 +5,6 @@ use super::{account_key, behaviors, outbox};
 use crate::StoreError;
 use crate::encoding::{decode_state, event_id_hash};
 use crate::model::IngestOutcome;
-use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of, rank_of_score};
 use crate::time::now_ms;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,7 +14,7 @@ use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::detect::UserState;
 use ztrisk_core::events::{Event, UserRef};
-use ztrisk_core::scoring::{LevelChange, ScoringUser, Touched, UserScore, default_name};
+use ztrisk_core::scoring::{ScoringUser, Touched, UserScore, default_name};
 
 pub fn ingest(
     conn: &Connection,
@@ -137,26 +136,12 @@ fn queue_changes(
     users: &HashMap<&str, Touched<i64>>,
     now: i64,
 ) -> Result<u64, StoreError> {
-    let changed: Vec<(&str, &Touched<i64>, LevelChange)> = users
-        .iter()
-        .filter_map(|(email, t)| t.level_change(now).map(|c| (*email, t, c)))
-        .collect();
-    if changed.is_empty() {
+    let keys = crate::outbox::changed_keys(users, now);
+    if keys.is_empty() {
         return Ok(0);
     }
-    let ids = outbox::user_ids(conn, changed.iter().map(|(_, t, _)| t.key))?;
-    let rows: Vec<ChangedUser> = changed
-        .into_iter()
-        .filter_map(|(email, touched, change)| {
-            Some(ChangedUser {
-                user_key: touched.key,
-                user_id: ids.get(&touched.key)?.clone(),
-                email: email.to_owned(),
-                name: touched.user.name.clone(),
-                change,
-            })
-        })
-        .collect();
+    let ids = outbox::user_ids(conn, keys)?;
+    let rows = crate::outbox::changed_users(users, &ids, now);
     outbox::enqueue(conn, account, &rows)
 }
 

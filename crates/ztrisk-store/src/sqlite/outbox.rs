@@ -2,10 +2,8 @@
 //! and settled by the delivery worker through the writer too.
 
 use crate::StoreError;
-use crate::model::{
-    AttemptResult, DeliveryRecord, DeliveryTask, Destination, Page, Paging, Target, WebhookFormat,
-};
-use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of, stored_outcome};
+use crate::model::{AttemptResult, DeliveryRecord, DeliveryTask, Destination, Page, Paging};
+use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of, stored_outcome, target};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
 use chrono::{DateTime, Utc};
@@ -200,23 +198,10 @@ pub fn claim(
     for row in rows {
         let (record, payload, tenant_url, url, format, secret, seq, user_key) = row?;
         let Some(record) = record else { continue };
-        let target = match (record.destination, tenant_url, url, format, secret) {
-            (Destination::Integration(integration_id), Some(tenant_url), ..) => Target::Okta {
-                integration_id,
-                tenant_url,
-            },
-            (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
-                Target::Webhook {
-                    url,
-                    format: WebhookFormat::parse(&format).unwrap_or_default(),
-                    secret,
-                }
-            }
-            _ => {
-                // Its destination is gone (deleted in a version that did not fail its queue).
-                orphan.execute(params![seq, crate::outbox::DELETED])?;
-                continue;
-            }
+        let Some(target) = target(record.destination, tenant_url, url, format, secret) else {
+            // Its destination is gone (deleted in a version that did not fail its queue).
+            orphan.execute(params![seq, crate::outbox::DELETED])?;
+            continue;
         };
         claim.execute(params![seq, until])?;
         supersede.execute(params![
