@@ -3,7 +3,7 @@
 
 use crate::keys::{KeyError, SigningKey, generate_pkcs8, jwks};
 use serde_json::Value;
-use ztrisk_store::model::{Actor, SigningKeyStatus};
+use ztrisk_store::model::{Actor, SigningKeyStatus, StoredSigningKey};
 use ztrisk_store::{Store, StoreError};
 
 /// What can go wrong with keys: the store, or the key material itself.
@@ -26,8 +26,14 @@ impl KeyRing {
     /// Loads every key that is not retired. A key that does not load (damaged) is left out
     /// with a warning rather than taking the JWKS down with it.
     pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        Ok(Self::from_stored(store.signing_keys().await?))
+    }
+
+    /// The ring of keys as the store lists them (parsing each private key: about a
+    /// millisecond, so callers keep the ring while the list is the same).
+    pub fn from_stored(keys: Vec<StoredSigningKey>) -> Self {
         let mut ring = KeyRing::default();
-        for stored in store.signing_keys().await? {
+        for stored in keys {
             if stored.status == SigningKeyStatus::Retired {
                 continue;
             }
@@ -39,7 +45,7 @@ impl KeyRing {
                 Err(e) => tracing::warn!(kid = %stored.kid, error = %e, "signing key left out"),
             }
         }
-        Ok(ring)
+        ring
     }
 
     /// The key that signs new SETs; `None` before the first start made one.

@@ -195,8 +195,9 @@ pub struct IntegrationFields {
 pub use ztrisk_types::{DeliveryStatus, WebhookFormat};
 
 /// A webhook (spec 4.6). `secret` never leaves the store except to sign deliveries and in
-/// the answer to the webhook's creation.
-#[derive(Debug, Clone, PartialEq)]
+/// the answer to the webhook's creation; neither it nor the URL (a Slack URL is a credential)
+/// shows in `Debug`.
+#[derive(Clone, PartialEq)]
 pub struct Webhook {
     pub id: uuid::Uuid,
     pub account: AccountId,
@@ -206,6 +207,19 @@ pub struct Webhook {
     pub min_level: ztrisk_core::RiskLevel,
     pub secret: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("active", &self.active)
+            .field("format", &self.format)
+            .field("min_level", &self.min_level)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a create or an update of a webhook sets (the secret is set once, at creation).
@@ -272,8 +286,8 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
 }
 
-/// Where and how a claimed delivery is sent.
-#[derive(Debug, Clone, PartialEq)]
+/// Where and how a claimed delivery is sent. `Debug` never shows a webhook's secret.
+#[derive(Clone, PartialEq)]
 pub enum Target {
     /// An Okta integration: a signed SET to the tenant.
     Okta {
@@ -286,6 +300,25 @@ pub enum Target {
         format: WebhookFormat,
         secret: String,
     },
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Okta {
+                integration_id,
+                tenant_url,
+            } => f
+                .debug_struct("Okta")
+                .field("integration_id", integration_id)
+                .field("tenant_url", tenant_url)
+                .finish(),
+            Target::Webhook { format, .. } => f
+                .debug_struct("Webhook")
+                .field("format", format)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// A delivery a worker has claimed: it alone sends it until the claim expires.

@@ -46,6 +46,8 @@ pub fn status_of(text: &str) -> DeliveryStatus {
 /// Why the pending deliveries of a destination fail when it goes away.
 pub const DEACTIVATED: &str = "the destination was deactivated";
 pub const DELETED: &str = "the destination was deleted";
+/// Why a claimed delivery fails when its destination went away as it was being queued.
+pub const GONE: &str = "the destination is inactive or was deleted";
 
 /// How an attempt's result is stored: the status, when the next attempt is due (for a settled
 /// delivery, when it was settled), and the error.

@@ -5,7 +5,7 @@ use super::Api;
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{RawPathParams, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -31,11 +31,14 @@ pub fn routes(api: Api) -> Api {
 
 async fn configuration(
     State(state): State<AppState>,
-    Path(integration_id): Path<String>,
+    params: RawPathParams,
 ) -> Result<Response, ApiError> {
-    let id: Uuid = integration_id
-        .parse()
-        .map_err(|_| ApiError::NotFound("Integration"))?;
+    // Any malformed id is an unknown integration (404, 1404), as the spec says.
+    let id: Uuid = params
+        .iter()
+        .find(|(name, _)| *name == "integration_id")
+        .and_then(|(_, value)| value.parse().ok())
+        .ok_or(ApiError::NotFound("Integration"))?;
     let integration = state
         .store
         .integration_by_id(id)
@@ -55,7 +58,6 @@ async fn configuration(
 }
 
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let generation = state.store.generation();
-    let keys = state.sharing.keys(state.store.as_ref(), generation).await?;
+    let keys = state.sharing.keys(state.store.as_ref()).await?;
     Ok(Json(keys.jwks()).into_response())
 }

@@ -193,7 +193,7 @@ fn parse_fields(
     };
     let tenant_url = match object.get("tenant_url") {
         Some(Value::String(u)) => match check_tenant_url(u, own_urls) {
-            Ok(()) => u.clone(),
+            Ok(()) => u.trim().to_owned(),
             Err(message) => {
                 errors.push(FieldError::new("/tenant_url", message));
                 String::new()

@@ -124,9 +124,12 @@ async fn test(
         .webhook(access.account, id)
         .await?
         .ok_or(ApiError::NotFound("Webhook"))?;
-    let outcome =
-        ztrisk_deliver::send::test_webhook(&state.sharing.http, &hook, &state.sharing.own_urls)
-            .await;
+    let http = state
+        .sharing
+        .http
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("no HTTP client for webhook tests".into()))?;
+    let outcome = ztrisk_deliver::send::test_webhook(http, &hook, &state.sharing.own_urls).await;
     ok(&WebhookTestResult {
         status: outcome.status,
         delivered: outcome.delivered,

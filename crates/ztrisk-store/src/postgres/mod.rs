@@ -62,6 +62,7 @@ use ztrisk_core::events::Event;
 pub(crate) const LOCK_CLASS_MIGRATE: i32 = 0x7a74_0001;
 pub(crate) const LOCK_CLASS_ACCOUNTS: i32 = 0x7a74_0002;
 pub(crate) const LOCK_CLASS_KEYS: i32 = 0x7a74_0003;
+pub(crate) const LOCK_CLASS_CLAIMS: i32 = 0x7a74_0004;
 
 /// How many times a write that lost a deadlock or a serialization race is tried in all.
 const WRITE_ATTEMPTS: u32 = 3;

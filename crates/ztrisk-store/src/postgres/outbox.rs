@@ -2,12 +2,12 @@
 //! claims due ones with `FOR UPDATE SKIP LOCKED` and a lease (`claimed_until`), so one
 //! delivery is in flight on at most one replica at a time.
 
-use super::{Result, execute, query, query_opt};
+use super::{LOCK_CLASS_CLAIMS, Result, execute, query, query_opt};
 use crate::model::{
     DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Settled,
 };
 use crate::outbox::{
-    ChangedUser, DELETED, Subscriber, new_delivery_id, status_of, stored_outcome, target,
+    ChangedUser, GONE, Subscriber, new_delivery_id, status_of, stored_outcome, target,
 };
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
@@ -184,6 +184,15 @@ pub async fn claim(
     lease: std::time::Duration,
     limit: usize,
 ) -> Result<Vec<DeliveryTask>> {
+    // One claim at a time across replicas (held until this transaction ends; claims are short):
+    // two concurrent claims could each see the other's older row as unclaimed and put two
+    // changes of one user in flight at once, or lock older rows in opposite orders.
+    execute(
+        c,
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+        &[&LOCK_CLASS_CLAIMS],
+    )
+    .await?;
     let now = to_ms(now);
     let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -193,6 +202,7 @@ pub async fn claim(
             "WITH due AS (
                SELECT d.seq FROM deliveries d
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1
+                 AND d.destination_kind IN ('integration', 'webhook')
                  AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
                    WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
@@ -213,8 +223,10 @@ pub async fn claim(
                  AND o.status = 'pending' AND o.seq < c.seq AND o.claimed_until <= $1)
              SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
              FROM claimed d
-             LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
-             LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
+             LEFT JOIN integrations i
+               ON d.destination_kind = 'integration' AND i.id = d.destination_id AND i.active
+             LEFT JOIN webhooks w
+               ON d.destination_kind = 'webhook' AND w.id = d.destination_id AND w.active
              ORDER BY d.next_attempt_at, d.seq"
         ),
         &[&now, &limit, &until],
@@ -231,11 +243,11 @@ pub async fn claim(
             row.get(21),
         );
         let Some(target) = found else {
-            // Its destination is gone (deleted in a version that did not fail its queue).
+            // Its destination is gone or inactive (changed while the row was being queued).
             execute(
                 c,
                 "UPDATE deliveries SET status = 'failed', last_error = $2 WHERE seq = $1",
-                &[&row.get::<_, i64>(22), &DELETED],
+                &[&row.get::<_, i64>(22), &GONE],
             )
             .await?;
             continue;
@@ -275,7 +287,7 @@ pub async fn finish_all(c: &ClientWrapper, now: DateTime<Utc>, settled: &[Settle
             claimed_until = 0, payload = coalesce(d.payload, v.payload)
          FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[])
               AS v(seq, status, next, error, payload)
-         WHERE d.seq = v.seq",
+         WHERE d.seq = v.seq AND d.status = 'pending'",
         &[&seqs, &statuses, &nexts, &errors, &payloads, &to_ms(now)],
     )
     .await?;
@@ -339,9 +351,11 @@ pub async fn prune(c: &ClientWrapper, before: DateTime<Utc>) -> Result<u64> {
 pub async fn next_due(c: &ClientWrapper) -> Result<Option<DateTime<Utc>>> {
     let row = query_opt(
         c,
-        // The partial index on next_attempt_at answers this without a scan.
-        "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-        &[],
+        // The partial index on next_attempt_at answers this without a scan (rows in flight,
+        // few, are stepped over).
+        "SELECT min(next_attempt_at) FROM deliveries
+         WHERE status = 'pending' AND claimed_until <= $1",
+        &[&now_ms()],
     )
     .await?;
     Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)).map(from_ms))

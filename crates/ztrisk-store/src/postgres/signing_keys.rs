@@ -86,6 +86,15 @@ pub async fn retire(c: &ClientWrapper, kid: &str) -> Result<RetireOutcome> {
                 &[&kid, &now_ms()],
             )
             .await?;
+            // SETs waiting for a retry may be signed with the retired key: they are signed
+            // again (same `jti`) at their next attempt.
+            execute(
+                c,
+                "UPDATE deliveries SET payload = NULL
+                 WHERE status = 'pending' AND destination_kind = 'integration'",
+                &[],
+            )
+            .await?;
             Ok(RetireOutcome::Retired)
         }
     }

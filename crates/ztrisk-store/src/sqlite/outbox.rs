@@ -156,9 +156,12 @@ pub fn claim(
         "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq,
                 d.user_key
          FROM deliveries d
-         LEFT JOIN integrations i ON d.destination_kind = 'integration' AND i.id = d.destination_id
-         LEFT JOIN webhooks w ON d.destination_kind = 'webhook' AND w.id = d.destination_id
+         LEFT JOIN integrations i
+           ON d.destination_kind = 'integration' AND i.id = d.destination_id AND i.active = 1
+         LEFT JOIN webhooks w
+           ON d.destination_kind = 'webhook' AND w.id = d.destination_id AND w.active = 1
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.claimed_until <= ?1
+           AND d.destination_kind IN ('integration', 'webhook')
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
              WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
@@ -199,8 +202,8 @@ pub fn claim(
         let (record, payload, tenant_url, url, format, secret, seq, user_key) = row?;
         let Some(record) = record else { continue };
         let Some(target) = target(record.destination, tenant_url, url, format, secret) else {
-            // Its destination is gone (deleted in a version that did not fail its queue).
-            orphan.execute(params![seq, crate::outbox::DELETED])?;
+            // Its destination is gone or inactive (changed while the row was being queued).
+            orphan.execute(params![seq, crate::outbox::GONE])?;
             continue;
         };
         claim.execute(params![seq, until])?;
@@ -232,7 +235,7 @@ pub fn finish(
         "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_attempt_at = ?3,
             next_attempt_at = ?4, last_error = ?5, claimed_until = 0,
             payload = coalesce(payload, ?6)
-         WHERE seq = ?1",
+         WHERE seq = ?1 AND status = 'pending'",
     )?
     .execute(params![seq, status, to_ms(now), next, error, payload])?;
     Ok(())
@@ -297,12 +300,14 @@ pub fn prune(conn: &Connection, before: DateTime<Utc>) -> Result<u64, StoreError
 }
 
 pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let now = now_ms();
     let next: Option<i64> = conn
         .prepare_cached(
             // The partial index on next_attempt_at answers this without a scan.
-            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+            "SELECT min(next_attempt_at) FROM deliveries
+             WHERE status = 'pending' AND claimed_until <= ?1",
         )?
-        .query_row([], |r| r.get(0))
+        .query_row([now], |r| r.get(0))
         .optional()?
         .flatten();
     Ok(next.map(from_ms))

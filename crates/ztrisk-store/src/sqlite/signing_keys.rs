@@ -68,7 +68,19 @@ pub fn retire(conn: &Connection, kid: &str) -> Result<RetireOutcome, StoreError>
                  WHERE kid = ?1",
             )?
             .execute(params![kid, now_ms()])?;
+            forget_signed(conn)?;
             Ok(RetireOutcome::Retired)
         }
     }
+}
+
+/// SETs waiting for a retry may be signed with the retired key, which receivers can no longer
+/// verify: they are signed again (same `jti`) at their next attempt.
+fn forget_signed(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE deliveries SET payload = NULL
+         WHERE status = 'pending' AND destination_kind = 'integration'",
+    )?
+    .execute([])?;
+    Ok(())
 }
