@@ -1,10 +1,10 @@
 //! Integrations (spec 2.6): CRUD scoped to an account.
 
 use super::outbox::fail_pending;
-use super::{Failure, Result, execute, is_unique_violation, query, query_opt};
+use super::{Failure, Result, is_unique_violation, query, query_opt};
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields, IntegrationType};
-use crate::outbox::{DEACTIVATED, DELETED};
+use crate::outbox::DEACTIVATED;
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
@@ -174,16 +174,7 @@ pub async fn update(
 }
 
 pub async fn delete(c: &ClientWrapper, account: AccountId, id: Uuid) -> Result<bool> {
-    let changed = execute(
-        c,
-        "DELETE FROM integrations WHERE account_id = $1 AND id = $2",
-        &[&account.to_string(), &id.to_string()],
-    )
-    .await?;
-    if changed > 0 {
-        fail_pending(c, &id.to_string(), DELETED).await?;
-    }
-    Ok(changed > 0)
+    super::outbox::delete_destination(c, "integrations", account, id).await
 }
 
 /// An integration by id alone (public discovery documents).

@@ -134,6 +134,27 @@ struct Rows<'a> {
     changed_at: Vec<i64>,
 }
 
+/// Deletes a destination (`integrations` or `webhooks`, an account's row) and fails its pending
+/// deliveries, in the caller's transaction: the one way a destination goes away. `false` when
+/// the account has no such destination.
+pub async fn delete_destination(
+    c: &ClientWrapper,
+    table: &'static str,
+    account: AccountId,
+    id: uuid::Uuid,
+) -> Result<bool> {
+    let deleted = execute(
+        c,
+        &format!("DELETE FROM {table} WHERE account_id = $1 AND id = $2"),
+        &[&account.to_string(), &id.to_string()],
+    )
+    .await?;
+    if deleted > 0 {
+        fail_pending(c, &id.to_string(), crate::outbox::DELETED).await?;
+    }
+    Ok(deleted > 0)
+}
+
 /// Fails a destination's pending deliveries (deactivated or deleted).
 pub async fn fail_pending(c: &ClientWrapper, destination_id: &str, reason: &str) -> Result<()> {
     execute(

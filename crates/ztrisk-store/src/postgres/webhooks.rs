@@ -3,7 +3,7 @@
 use super::outbox::fail_pending;
 use super::{Result, execute, query, query_opt};
 use crate::model::{Webhook, WebhookFields, WebhookFormat};
-use crate::outbox::{DEACTIVATED, DELETED};
+use crate::outbox::DEACTIVATED;
 use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
@@ -113,14 +113,5 @@ pub async fn update(
 }
 
 pub async fn delete(c: &ClientWrapper, account: AccountId, id: Uuid) -> Result<bool> {
-    let deleted = execute(
-        c,
-        "DELETE FROM webhooks WHERE account_id = $1 AND id = $2",
-        &[&account.to_string(), &id.to_string()],
-    )
-    .await?;
-    if deleted > 0 {
-        fail_pending(c, &id.to_string(), DELETED).await?;
-    }
-    Ok(deleted > 0)
+    super::outbox::delete_destination(c, "webhooks", account, id).await
 }

@@ -3,7 +3,7 @@
 use super::outbox::fail_pending;
 use crate::StoreError;
 use crate::model::{Integration, IntegrationFields, IntegrationType};
-use crate::outbox::{DEACTIVATED, DELETED};
+use crate::outbox::DEACTIVATED;
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -159,13 +159,7 @@ pub fn update(
 }
 
 pub fn delete(conn: &Connection, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
-    let changed = conn
-        .prepare_cached("DELETE FROM integrations WHERE account_id = ?1 AND id = ?2")?
-        .execute(params![account.to_string(), id.to_string()])?;
-    if changed > 0 {
-        fail_pending(conn, &id.to_string(), DELETED)?;
-    }
-    Ok(changed > 0)
+    super::outbox::delete_destination(conn, "integrations", account, id)
 }
 
 /// An integration by id alone (public discovery documents).

@@ -87,6 +87,26 @@ pub fn enqueue(
     Ok(queued)
 }
 
+/// Deletes a destination (`integrations` or `webhooks`, an account's row) and fails its pending
+/// deliveries, in the caller's transaction: the one way a destination goes away. `false` when
+/// the account has no such destination.
+pub fn delete_destination(
+    conn: &Connection,
+    table: &'static str,
+    account: AccountId,
+    id: uuid::Uuid,
+) -> Result<bool, StoreError> {
+    let deleted = conn
+        .prepare_cached(&format!(
+            "DELETE FROM {table} WHERE account_id = ?1 AND id = ?2"
+        ))?
+        .execute(params![account.to_string(), id.to_string()])?;
+    if deleted > 0 {
+        fail_pending(conn, &id.to_string(), crate::outbox::DELETED)?;
+    }
+    Ok(deleted > 0)
+}
+
 /// Fails a destination's pending deliveries (deactivated or deleted), in the caller's
 /// transaction.
 pub fn fail_pending(

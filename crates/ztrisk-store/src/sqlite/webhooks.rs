@@ -3,7 +3,7 @@
 use super::outbox::fail_pending;
 use crate::StoreError;
 use crate::model::{Webhook, WebhookFields, WebhookFormat};
-use crate::outbox::{DEACTIVATED, DELETED};
+use crate::outbox::DEACTIVATED;
 use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -124,11 +124,5 @@ pub fn update(
 }
 
 pub fn delete(conn: &Connection, account: AccountId, id: Uuid) -> Result<bool, StoreError> {
-    let deleted = conn
-        .prepare_cached("DELETE FROM webhooks WHERE account_id = ?1 AND id = ?2")?
-        .execute(params![account.to_string(), id.to_string()])?;
-    if deleted > 0 {
-        fail_pending(conn, &id.to_string(), DELETED)?;
-    }
-    Ok(deleted > 0)
+    super::outbox::delete_destination(conn, "webhooks", account, id)
 }
