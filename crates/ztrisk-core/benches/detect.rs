@@ -102,6 +102,7 @@ fn event(rng: &mut Rng, user: u32, ts: i64, kind: EventKind) -> Event {
             email: email(user),
             id: None,
             name: None,
+            external_id: None,
         },
         kind,
     }
@@ -122,6 +123,7 @@ fn login_at(rng: &mut Rng, city: usize, success: bool) -> EventKind {
             lon: lon + (rng.unit() - 0.5) * 0.2,
             country: Some(country.into()),
             city: Some(name.into()),
+            source: Default::default(),
         }),
         app: Some("intranet".into()),
     }

@@ -42,6 +42,9 @@ pub struct UserRef {
     pub email: String,
     pub id: Option<uuid::Uuid>,
     pub name: Option<String>,
+    /// The sender's own id for the user when it is not a UUID (an Okta user id such as
+    /// `00u1abvz4pYqdM8ms4x6`): kept in the evidence, never used as the key.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,31 @@ pub struct Location {
     pub lon: f64,
     pub country: Option<String>,
     pub city: Option<String>,
+    /// How the coordinates were found; the evidence says so when it was not the sender.
+    pub source: LocationSource,
+}
+
+/// Where a login's coordinates came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocationSource {
+    /// The record itself carried them.
+    #[default]
+    Sender,
+    /// ztrisk's GeoIP database (`--geoip`), from the login's IP.
+    GeoIp,
+    /// The centroid of the record's country: no database, and no coordinates in the record.
+    CountryCentroid,
+}
+
+impl LocationSource {
+    /// The evidence's `location.source`; `None` for [`LocationSource::Sender`].
+    pub fn evidence_name(self) -> Option<&'static str> {
+        match self {
+            LocationSource::Sender => None,
+            LocationSource::GeoIp => Some("geoip"),
+            LocationSource::CountryCentroid => Some("country_centroid"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +121,21 @@ pub enum EventKind {
         details: Option<serde_json::Value>,
     },
 }
+
+impl UserRef {
+    /// A user keyed by `email` (lowercased), or `None` when it is not email-shaped.
+    pub fn by_email(email: &str) -> Option<UserRef> {
+        crate::credentials::is_email_shaped(email).then(|| UserRef {
+            email: parse::lowercase(email),
+            id: None,
+            name: None,
+            external_id: None,
+        })
+    }
+}
+
+/// The longest event id, in characters.
+pub const MAX_ID_CHARS: usize = 128;
 
 impl EventKind {
     /// The wire name of the event type (`"access_login"`, ...).

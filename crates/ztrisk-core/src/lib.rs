@@ -3,6 +3,7 @@
 //! tested with plain values.
 
 pub mod behaviors;
+pub mod categories;
 pub mod credentials;
 pub mod detect;
 pub mod events;

@@ -2,7 +2,6 @@
 
 use crate::cache::GenerationCache;
 use crate::error::{ApiError, InternalErrorDetail};
-use crate::geoip::GeoIp;
 use crate::rate_limit::RateLimiter;
 use crate::sharing::Sharing;
 use crate::{request_id, routes};
@@ -17,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::AccountBehaviors;
+use ztrisk_ingest::GeoIp;
 use ztrisk_store::Store;
 use ztrisk_store::model::{ApiUser, TokenRecord};
 

@@ -25,6 +25,9 @@ pub enum ApiError {
     UnsupportedContentType,
     BodyTooLarge,
     Invalid(Vec<FieldError>),
+    /// A request that is wrong as a whole, not in one field (a gzip body that is not gzip);
+    /// the text says what is wrong.
+    BadRequest(String),
     /// A well-formed id naming nothing: "User", "Integration"...
     NotFound(&'static str),
     Conflict(String),
@@ -56,7 +59,7 @@ impl ApiError {
             ApiError::MalformedJson => Code::MalformedJson,
             ApiError::UnsupportedContentType => Code::UnsupportedContentType,
             ApiError::BodyTooLarge => Code::BodyTooLarge,
-            ApiError::Invalid(_) => Code::InvalidRequest,
+            ApiError::Invalid(_) | ApiError::BadRequest(_) => Code::InvalidRequest,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::Conflict(_) => Code::Conflict,
             ApiError::RateLimited { .. } => Code::RateLimited,
@@ -89,6 +92,7 @@ impl ApiError {
                 ErrorItem::new(Code::NoRoute.number(), Code::NoRoute.message()),
             ],
             ApiError::Invalid(problems) => problems.iter().map(invalid_item).collect(),
+            ApiError::BadRequest(what) => vec![item(format!("{}: {what}", code.message()))],
             ApiError::NotFound(thing) => vec![item(format!("{thing} not found"))],
             ApiError::Conflict(what) => vec![item(what.clone())],
             ApiError::MissingCredentials

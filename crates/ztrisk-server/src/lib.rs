@@ -8,7 +8,6 @@ mod auth;
 mod body;
 mod cache;
 mod error;
-pub mod geoip;
 mod query;
 mod rate_limit;
 mod request_id;

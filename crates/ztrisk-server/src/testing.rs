@@ -269,6 +269,34 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("request: {e}"))
     }
 
+    /// Sends `body` as bytes (gzip, say) with a bearer token and `headers`; the status and the
+    /// JSON body.
+    pub async fn call_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
+        (status, body)
+    }
+
     /// [`TestServer::request`], returning the status and the JSON body (which must be JSON).
     pub async fn call_with(
         &self,

@@ -134,10 +134,12 @@ pub fn delivery(d: &DeliveryRecord) -> wire::Delivery {
 pub fn ingest_result(
     outcome: IngestOutcome,
     rejected: Vec<wire::RejectedEvent>,
+    skipped: Option<u64>,
 ) -> wire::IngestResult {
     wire::IngestResult {
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
+        skipped,
         risk_events: outcome.risk_events,
         rejected,
     }

@@ -11,6 +11,10 @@ pub struct IngestResult {
     /// Events ignored because an event with the same id was already stored.
     #[serde(default, deserialize_with = "null_as_default")]
     pub duplicates: u64,
+    /// Well-formed records that carried no signal (ingest adapters only, spec 5): a logout,
+    /// a DNS query in no scored category, a record without a user email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<u64>,
     /// Risk events the accepted events caused.
     #[serde(default, deserialize_with = "null_as_default")]
     pub risk_events: u64,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
-use ztrisk_server::geoip::GeoIp;
+use ztrisk_ingest::GeoIp;
 use ztrisk_server::{AppState, ServerConfig, router, serve, start_sharing};
 use ztrisk_store::model::NewToken;
 use ztrisk_store::{Store, Synchronous};

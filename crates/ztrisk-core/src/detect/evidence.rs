@@ -66,6 +66,7 @@ pub(super) fn event(e: &Event) -> Value {
     put_opt(&mut m, "id", e.id.as_deref());
     m.insert("type".into(), Value::from(e.kind.type_name()));
     m.insert("timestamp".into(), timestamp(e.timestamp));
+    put_opt(&mut m, "external_user_id", e.user.external_id.as_deref());
     match &e.kind {
         EventKind::AccessLogin {
             success,
@@ -83,6 +84,7 @@ pub(super) fn event(e: &Event) -> Value {
                 loc.insert("lon".into(), number(l.lon));
                 put_opt(&mut loc, "country", l.country.as_deref());
                 put_opt(&mut loc, "city", l.city.as_deref());
+                put_opt(&mut loc, "source", l.source.evidence_name());
                 m.insert("location".into(), Value::Object(loc));
             }
             put_opt(&mut m, "app", app.as_deref());

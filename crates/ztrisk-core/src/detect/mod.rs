@@ -49,13 +49,11 @@
 //!   in the low band, whether or not the other is enabled.
 //! - **`malicious_file`**: `gateway_file` with verdict `malicious` (any case, surrounding
 //!   spaces ignored), whatever the action (blocked too).
-//! - **`suspicious_security_domain`**: `gateway_dns` with a category in
-//!   [`SECURITY_CATEGORIES`] (Security Risks, Security Threats, and Cloudflare's security
-//!   subcategories Malware, Phishing, Command and Control & Botnet, Cryptomining, Spyware, DGA
-//!   Domains, DNS Tunneling); **`high_risk_domain`**: a category in [`HIGH_RISK_CATEGORIES`]
-//!   (Questionable Content, Violence, CIPA, CIPA Filter). Categories are compared ignoring
-//!   ASCII case and surrounding spaces; both behaviors can fire for one query, whatever its
-//!   action.
+//! - **`suspicious_security_domain`**: `gateway_dns` with a category of the Security Threats or
+//!   Security Risks family; **`high_risk_domain`**: Questionable Content, Violence or CIPA.
+//!   A family is its parent and its subcategories (Phishing, Spam, DGA Domains, Hacking,
+//!   Weapons, ...), as listed in [`crate::categories`]. Categories are compared ignoring ASCII
+//!   case and surrounding spaces; both behaviors can fire for one query, whatever its action.
 //! - **`behavior`** events fire that behavior (predefined or custom) if it is configured and
 //!   enabled.
 //!
@@ -85,6 +83,7 @@
 //! "external"` for `behavior` events.
 
 use crate::behaviors::{AccountBehaviors, BehaviorConfig, Predefined, SettingKey};
+use crate::categories::{self, Family};
 use crate::events::{Event, EventKind, Location, PostureProvider};
 use crate::{BehaviorId, RiskLevel};
 use serde_json::{Map, Value};
@@ -115,24 +114,6 @@ pub const REPEAT_SUPPRESSION_MS: i64 = 3_600_000;
 pub const MAX_WINDOW_LEN: usize = 1_000;
 /// How many custom behaviors' last firing times one user's state remembers at most.
 pub const MAX_CUSTOM_SUPPRESSIONS: usize = 64;
-
-/// DNS categories (and Cloudflare's security subcategories) that make a query a
-/// `suspicious_security_domain`, compared ignoring ASCII case.
-pub const SECURITY_CATEGORIES: &[&str] = &[
-    "Security Risks",
-    "Security Threats",
-    "Malware",
-    "Phishing",
-    "Command and Control & Botnet",
-    "Cryptomining",
-    "Spyware",
-    "DGA Domains",
-    "DNS Tunneling",
-];
-
-/// DNS categories that make a query a `high_risk_domain`, compared ignoring ASCII case.
-pub const HIGH_RISK_CATEGORIES: &[&str] =
-    &["Questionable Content", "Violence", "CIPA", "CIPA Filter"];
 
 /// Runs every detector the event can trigger and updates the user's state.
 pub fn detect(state: &mut UserState, event: &Event, config: &AccountBehaviors) -> Vec<Detection> {
@@ -394,9 +375,8 @@ fn posture(
     }
 }
 
-fn in_list(category: &str, list: &[&str]) -> bool {
-    let category = category.trim();
-    list.iter().any(|c| c.eq_ignore_ascii_case(category))
+fn in_family(category: &str, family: Family) -> bool {
+    categories::family_of_name(category) == Some(family)
 }
 
 fn dns(
@@ -406,18 +386,18 @@ fn dns(
     config: &AccountBehaviors,
     out: &mut Vec<Detection>,
 ) {
-    for (p, list) in [
-        (Predefined::SuspiciousSecurityDomain, SECURITY_CATEGORIES),
-        (Predefined::HighRiskDomain, HIGH_RISK_CATEGORIES),
+    for (p, family) in [
+        (Predefined::SuspiciousSecurityDomain, Family::Security),
+        (Predefined::HighRiskDomain, Family::HighRisk),
     ] {
-        if !categories.iter().any(|c| in_list(c, list)) {
+        if !categories.iter().any(|c| in_family(c, family)) {
             continue;
         }
         let cfg = config.predefined(p);
         if cfg.enabled && state.fire_predefined(p, event.timestamp) {
             let matched: Vec<Value> = categories
                 .iter()
-                .filter(|c| in_list(c, list))
+                .filter(|c| in_family(c, family))
                 .map(|c| Value::from(c.as_str()))
                 .collect();
             let mut d = evidence::base(p.id(), [evidence::event(event)]);

@@ -49,6 +49,7 @@ fn event(ts: i64, kind: EventKind) -> Event {
             email: "a@example.com".into(),
             id: None,
             name: None,
+            external_id: None,
         },
         kind,
     }
@@ -65,6 +66,7 @@ fn login(ts: i64, (lat, lon): (f64, f64)) -> Event {
                 lon,
                 country: None,
                 city: None,
+                source: Default::default(),
             }),
             app: None,
         },
@@ -725,12 +727,14 @@ fn dns_categories() {
     };
     check(&[], &[]);
     check(&["Technology", "Business"], &[]);
-    for c in SECURITY_CATEGORIES {
-        check(&[c], &["suspicious_security_domain"]);
+    for c in crate::categories::CATEGORIES {
+        let expected = match c.family {
+            crate::categories::Family::Security => "suspicious_security_domain",
+            crate::categories::Family::HighRisk => "high_risk_domain",
+        };
+        check(&[c.name], &[expected]);
     }
-    for c in HIGH_RISK_CATEGORIES {
-        check(&[c], &["high_risk_domain"]);
-    }
+    check(&["DGA Domains"], &["suspicious_security_domain"]);
     check(&["security threats"], &["suspicious_security_domain"]);
     check(&[" VIOLENCE "], &["high_risk_domain"]);
     let got = check(

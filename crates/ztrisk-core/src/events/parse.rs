@@ -3,14 +3,14 @@
 //! The happy path allocates only what the [`Event`] keeps (its strings); pointers are static
 //! and messages are built only for errors.
 
-use super::{Event, EventKind, Location, PostureProvider, UserRef};
+use super::{Event, EventKind, Location, LocationSource, PostureProvider, UserRef};
 use crate::credentials::is_email_shaped;
 use crate::{BehaviorId, FieldError};
 use serde_json::{Map, Value};
 
 const TYPES: &str = "one of \"access_login\", \"dlp_match\", \"device_posture\", \"gateway_file\", \"gateway_dns\", \"behavior\"";
 const TIMESTAMP: &str = "an RFC 3339 date-time string such as \"2026-11-24T10:00:00Z\"";
-const MAX_ID_CHARS: usize = 128;
+use super::MAX_ID_CHARS;
 const MAX_NAME_CHARS: usize = 256;
 
 pub(super) fn event(value: &Value) -> Result<Event, Vec<FieldError>> {
@@ -215,6 +215,7 @@ impl Parser {
             email: email?,
             id,
             name,
+            external_id: None,
         })
     }
 
@@ -273,6 +274,7 @@ impl Parser {
             lon: lon?,
             country,
             city,
+            source: LocationSource::Sender,
         })
     }
 
@@ -461,7 +463,7 @@ impl Parser {
 }
 
 /// Lowercases without the Unicode machinery when the text is ASCII (the common case).
-fn lowercase(s: &str) -> String {
+pub(crate) fn lowercase(s: &str) -> String {
     if s.is_ascii() {
         s.to_ascii_lowercase()
     } else {

@@ -51,7 +51,7 @@ operations! {
     ReadIntegrations => [ZeroTrustRead, ZeroTrustWrite];
     /// Create, update, delete integrations.
     WriteIntegrations => [ZeroTrustWrite];
-    /// POST events: what a log shipper's token is for, and nothing else.
+    /// POST events and the ingest adapters: what a log shipper's token is for, and nothing else.
     IngestEvents => [ZeroTrustRiskEventsWrite];
     /// GET webhooks (list, by id).
     ReadWebhooks => [ZeroTrustRead, ZeroTrustWrite];
@@ -173,6 +173,26 @@ pub const ROUTES: &[Route] = &[
     route(
         Method::POST,
         "/accounts/{account_id}/zt_risk_scoring/events",
+        Access::Account(IngestEvents::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/ingest/cloudflare/{dataset}",
+        Access::Account(IngestEvents::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/ingest/okta",
+        Access::Account(IngestEvents::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/ingest/okta",
+        Access::Account(IngestEvents::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/ingest/ocsf",
         Access::Account(IngestEvents::NAME),
     ),
     route(

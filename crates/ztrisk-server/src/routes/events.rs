@@ -1,27 +1,30 @@
-//! POST `/events` (ztrisk): security events in, as a JSON array or NDJSON.
+//! POST `/events` (ztrisk): security events in, as a JSON array or NDJSON, and the pipeline
+//! every ingest route shares (the adapters of section 5 are in `ingest.rs`).
 //!
-//! Each event is validated alone: a bad one is rejected with its index and pointer, and the
-//! good ones of the same request are stored. The response is sent once the stored events,
-//! their effect on detector state and the risk events they caused are durable together.
+//! Each record is mapped and validated alone: a bad one is rejected with its index and
+//! pointer, and the good ones of the same request are stored. The response is sent once the
+//! stored events, their effect on detector state and the risk events they caused are durable
+//! together.
 
 use super::Api;
 use crate::app::AppState;
 use crate::auth::AccountAccess;
 use crate::auth::operations::IngestEvents;
-use crate::body::check_json_content_type;
+use crate::body::{check_json_content_type, read_decoded};
 use crate::error::{ApiError, invalid_item_with};
 use crate::response::ok;
 use crate::views;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
-use bytes::Bytes;
 use serde_json::Value;
 use ztrisk_core::FieldError;
 use ztrisk_core::behaviors::AccountBehaviors;
 use ztrisk_core::events::{Event, EventKind};
 use ztrisk_core::field_error::pointer_join;
-use ztrisk_types::RejectedEvent;
+use ztrisk_ingest::body::{Layout, Records, RecordsError};
+use ztrisk_ingest::{Locator, Mapped, Source, map_record};
+use ztrisk_types::{IngestResult, RejectedEvent};
 
 /// Largest accepted body: about 80,000 typical events.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -38,12 +41,8 @@ pub(super) fn routes(api: Api) -> Api {
     )
 }
 
-enum Format {
-    JsonArray,
-    NdJson,
-}
-
-fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
+/// The layout the Content-Type names; without one, the first character tells.
+fn layout_of(headers: &HeaderMap, body: &[u8]) -> Result<Layout, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -60,13 +59,9 @@ fn format_of(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
             | "application/ndjson"
             | "application/jsonl"
             | "application/x-jsonlines",
-        ) => Ok(Format::NdJson),
-        Some(_) => check_json_content_type(headers).map(|()| Format::JsonArray),
-        // Without a Content-Type, the first character tells.
-        None => match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[') | None => Ok(Format::JsonArray),
-            Some(_) => Ok(Format::NdJson),
-        },
+        ) => Ok(Layout::NdJson),
+        Some(_) => check_json_content_type(headers).map(|()| Layout::JsonArray),
+        None => Ok(Layout::sniff(body)),
     }
 }
 
@@ -76,63 +71,61 @@ async fn ingest(
     request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BodyTooLarge
-            } else {
-                ApiError::MalformedJson
-            }
-        })?;
-    let format = format_of(&headers, &body)?;
+    let body = read_decoded(request, MAX_BODY).await?;
+    let layout = layout_of(&headers, &body)?;
+    let records = Records::new(&body, layout).map_err(|e| records_error(e, "events"))?;
+    ok(&ingest_records(&state, &access, Source::Native, records).await?)
+}
+
+/// The error for a body whose records cannot be listed; `what` names them ("events").
+pub(super) fn records_error(e: RecordsError, what: &str) -> ApiError {
+    match e {
+        RecordsError::Malformed => ApiError::MalformedJson,
+        RecordsError::NotAnArray => ApiError::invalid(
+            "",
+            format!(
+                "expected a JSON array of {what} (or NDJSON with Content-Type: application/x-ndjson)"
+            ),
+        ),
+    }
+}
+
+/// Maps, checks and stores a batch of `source`'s records, and answers with the counts.
+pub(super) async fn ingest_records(
+    state: &AppState,
+    access: &AccountAccess<IngestEvents>,
+    source: Source,
+    records: impl Iterator<Item = Result<Value, String>>,
+) -> Result<IngestResult, ApiError> {
     let config = state.behaviors(access.account, access.generation).await?;
     let now = chrono::Utc::now().timestamp_millis();
+    let locator = Locator::new(state.geoip.as_deref());
+    let lead = match source {
+        Source::Native => "Invalid event",
+        _ => "Invalid record",
+    };
 
     let mut events = Vec::new();
     let mut rejected = Vec::new();
-    let mut accept = |index: usize, value: Result<Value, String>| {
-        let prefix = format!("/{index}");
-        let result = value
+    let mut skipped = 0;
+    for (index, record) in records.enumerate() {
+        let mapped = record
             .map_err(|message| vec![FieldError::new("", message)])
-            .and_then(|v| Event::parse(&v))
-            .and_then(|event| check_in_account(event, &config, now))
-            .map(|event| locate(&state, event));
-        match result {
-            Ok(event) => events.push(event),
-            Err(errors) => rejected.push(RejectedEvent {
-                index: index as u64,
-                errors: errors
-                    .iter()
-                    .map(|e| invalid_item_with(e, "Invalid event", &prefix))
-                    .collect(),
-            }),
-        }
-    };
-    match format {
-        Format::JsonArray => {
-            let values: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Array(values)) => values,
-                Ok(_) => {
-                    return Err(ApiError::invalid(
-                        "",
-                        "expected a JSON array of events (or NDJSON with Content-Type: application/x-ndjson)",
-                    ));
-                }
-                Err(_) => return Err(ApiError::MalformedJson),
-            };
-            for (index, value) in values.into_iter().enumerate() {
-                accept(index, Ok(value));
-            }
-        }
-        Format::NdJson => {
-            let lines = body
-                .split(|b| *b == b'\n')
-                .filter(|line| !line.iter().all(u8::is_ascii_whitespace));
-            for (index, line) in lines.enumerate() {
-                let value = serde_json::from_slice::<Value>(line)
-                    .map_err(|e| format!("malformed JSON on this line: {e}"));
-                accept(index, value);
+            .and_then(|value| map_record(source, &value, &locator))
+            .and_then(|mapped| check_in_account(mapped, &config, now));
+        match mapped {
+            Ok(Mapped::One(event)) => events.push(event),
+            Ok(Mapped::Many(many)) => events.extend(many),
+            Ok(Mapped::Skipped) => skipped += 1,
+            Err(errors) => {
+                let prefix = format!("/{index}");
+                rejected.push(RejectedEvent {
+                    index: index as u64,
+                    errors: errors
+                        .iter()
+                        .map(|e| invalid_item_with(e, lead, &prefix))
+                        .collect(),
+                });
             }
         }
     }
@@ -144,16 +137,34 @@ async fn ingest(
     if outcome.deliveries_queued > 0 {
         state.sharing.wake.notify_one();
     }
-    ok(&views::ingest_result(outcome, rejected))
+    let skipped = (source != Source::Native).then_some(skipped);
+    Ok(views::ingest_result(outcome, rejected, skipped))
 }
 
-/// Checks what only the account can tell: a `behavior` event must name a behavior the
-/// account has, and the time must be plausible.
+/// Checks what only the account can tell, for each event of a record: a `behavior` event must
+/// name a behavior the account has, and the time must be plausible.
 fn check_in_account(
-    event: Event,
+    mapped: Mapped,
     config: &AccountBehaviors,
     now: i64,
-) -> Result<Event, Vec<FieldError>> {
+) -> Result<Mapped, Vec<FieldError>> {
+    let errors: Vec<FieldError> = match &mapped {
+        Mapped::One(event) => event_problems(event, config, now),
+        Mapped::Many(events) => events
+            .iter()
+            .flat_map(|event| event_problems(event, config, now))
+            .take(1)
+            .collect(),
+        Mapped::Skipped => Vec::new(),
+    };
+    if errors.is_empty() {
+        Ok(mapped)
+    } else {
+        Err(errors)
+    }
+}
+
+fn event_problems(event: &Event, config: &AccountBehaviors, now: i64) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if event.timestamp > now + MAX_FUTURE_MS {
         errors.push(FieldError::new(
@@ -169,29 +180,7 @@ fn check_in_account(
             format!("unknown behavior `{behavior}`; create it first with PUT /behaviors"),
         ));
     }
-    if errors.is_empty() {
-        Ok(event)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Fills in the location of a login that has an IP but no location, when a GeoIP database
-/// is configured.
-fn locate(state: &AppState, mut event: Event) -> Event {
-    if let (
-        Some(geoip),
-        EventKind::AccessLogin {
-            ip: Some(ip),
-            location,
-            ..
-        },
-    ) = (&state.geoip, &mut event.kind)
-        && location.is_none()
-    {
-        *location = geoip.locate(*ip);
-    }
-    event
+    errors
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod behaviors;
 pub mod discovery;
 mod events;
+mod ingest;
 mod integrations;
 pub mod ops;
 mod tokens;
@@ -91,6 +92,7 @@ pub fn api() -> Api {
     let api = Api::new();
     let api = behaviors::routes(api);
     let api = events::routes(api);
+    let api = ingest::routes(api);
     let api = integrations::routes(api);
     let api = users::routes(api);
     let api = webhooks::routes(api);

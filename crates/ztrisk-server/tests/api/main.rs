@@ -5,6 +5,7 @@ mod auth;
 mod behaviors;
 mod errors;
 mod events;
+mod ingest;
 mod integrations;
 mod ops;
 mod permissions;

@@ -14,6 +14,7 @@ fn concrete(path: &str, server: &TestServer, integration: &str) -> String {
         .replace("{integration_id}", integration)
         .replace("{webhook_id}", "4b2e8c1a-9d3f-4e6a-8b7c-1d2e3f4a5b6c")
         .replace("{reference_id}", "some-reference")
+        .replace("{dataset}", "gateway_dns")
 }
 
 #[tokio::test]

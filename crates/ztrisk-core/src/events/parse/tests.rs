@@ -71,7 +71,8 @@ fn access_login_full() {
                 lat: 51.5,
                 lon: -0.12,
                 country: Some("GB".into()),
-                city: Some("London".into())
+                city: Some("London".into()),
+                source: Default::default(),
             }),
             app: Some("wiki".into()),
         }

@@ -1,7 +1,5 @@
 //! Logins that carry only an IP are located through `--geoip` and can be impossible travel.
 
-use crate::geoip::GeoIp;
-use crate::geoip::writer::{MmdbWriter, Value as Mmdb};
 use crate::{AppState, ServerConfig, router};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -10,6 +8,8 @@ use std::sync::Arc;
 use tower::ServiceExt;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
+use ztrisk_ingest::GeoIp;
+use ztrisk_ingest::geoip::writer::{MmdbWriter, Value as Mmdb};
 use ztrisk_store::model::NewToken;
 use ztrisk_store::prelude::*;
 use ztrisk_store::{SqliteOptions, SqliteStore};
@@ -98,6 +98,10 @@ async fn ip_only_logins_are_located_and_detected() {
     let evidence = &user["result"]["events"][0]["event_details"];
     let text = evidence.to_string();
     assert!(text.contains("Sydney"), "{text}");
+    assert!(
+        text.contains(r#""source":"geoip""#),
+        "the evidence says how: {text}"
+    );
     assert!(
         text.contains("51.5074"),
         "float32 coordinates come back as written: {text}"

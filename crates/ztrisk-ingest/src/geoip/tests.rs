@@ -6,7 +6,7 @@ use maxminddb::Reader;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use ztrisk_core::events::Location;
+use ztrisk_core::events::{Location, LocationSource};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -26,6 +26,7 @@ fn location(lat: f64, lon: f64, country: &str, city: &str) -> Location {
         lon,
         country: Some(country.into()),
         city: Some(city.into()),
+        source: LocationSource::GeoIp,
     }
 }
 

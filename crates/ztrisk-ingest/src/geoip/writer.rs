@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 /// A value in the data section.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
     String(String),
     Double(f64),
     Bytes(Vec<u8>),
@@ -30,11 +30,11 @@ pub(crate) enum Value {
 }
 
 impl Value {
-    pub(crate) fn str(s: &str) -> Self {
+    pub fn str(s: &str) -> Self {
         Value::String(s.to_owned())
     }
 
-    pub(crate) fn map<const N: usize>(entries: [(&str, Value); N]) -> Self {
+    pub fn map<const N: usize>(entries: [(&str, Value); N]) -> Self {
         Value::Map(
             entries
                 .into_iter()
@@ -45,7 +45,7 @@ impl Value {
 }
 
 /// Builds one database in memory: insert networks, then [`MmdbWriter::build`].
-pub(crate) struct MmdbWriter {
+pub struct MmdbWriter {
     ip_version: u16,
     record_size: u16,
     database_type: String,
@@ -55,7 +55,7 @@ pub(crate) struct MmdbWriter {
 impl MmdbWriter {
     /// `ip_version` 4 (32-bit tree) or 6 (128-bit tree, IPv4 under `::/96`);
     /// `record_size` 24, 28 or 32.
-    pub(crate) fn new(ip_version: u16, record_size: u16, database_type: &str) -> Self {
+    pub fn new(ip_version: u16, record_size: u16, database_type: &str) -> Self {
         assert!(
             ip_version == 4 || ip_version == 6,
             "ip_version {ip_version}"
@@ -73,7 +73,7 @@ impl MmdbWriter {
     }
 
     /// Maps `cidr` (e.g. `"81.2.69.0/24"` or `"2001:db8::/32"`) to `value`.
-    pub(crate) fn insert(&mut self, cidr: &str, value: Value) -> &mut Self {
+    pub fn insert(&mut self, cidr: &str, value: Value) -> &mut Self {
         let (addr, len) = cidr
             .split_once('/')
             .unwrap_or_else(|| panic!("{cidr}: no prefix length"));
@@ -98,7 +98,7 @@ impl MmdbWriter {
     }
 
     /// The complete `.mmdb` file.
-    pub(crate) fn build(&self) -> Vec<u8> {
+    pub fn build(&self) -> Vec<u8> {
         let mut trie = Trie {
             nodes: vec![[Slot::Empty; 2]],
         };

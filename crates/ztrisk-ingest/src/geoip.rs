@@ -15,8 +15,9 @@
 #[cfg(test)]
 mod tests;
 mod verify;
-#[cfg(test)]
-pub(crate) mod writer;
+/// Builds tiny `.mmdb` files, for tests here and in the server.
+#[cfg(any(test, feature = "testing"))]
+pub mod writer;
 
 use maxminddb::Reader;
 use serde::de::{self, IgnoredAny, Visitor};
@@ -24,7 +25,7 @@ use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
-use ztrisk_core::events::Location;
+use ztrisk_core::events::{Location, LocationSource};
 
 /// An opened GeoIP database. Lookups are synchronous and take microseconds.
 pub struct GeoIp {
@@ -39,7 +40,7 @@ impl GeoIp {
         Self::from_bytes(bytes).map_err(|e| format!("GeoIP database {}: {e}", path.display()))
     }
 
-    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
         verify::verify(&bytes).map_err(|e| format!("not a valid MaxMind DB file: {e}"))?;
         let reader = Reader::from_source(bytes).map_err(|e| e.to_string())?;
         Ok(Self { reader })
@@ -146,6 +147,7 @@ impl Record {
             lon,
             country: non_empty(country),
             city: non_empty(city),
+            source: LocationSource::GeoIp,
         })
     }
 }
