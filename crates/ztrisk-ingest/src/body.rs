@@ -3,13 +3,15 @@
 //! Decompression is bounded: the output stops one byte past the limit, so a decompression
 //! bomb costs at most the limit in memory and time before it is refused.
 
+use crate::record::{self, Keep};
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::Read;
 
 /// The two bytes every gzip member starts with (RFC 1952).
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Why a body cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,7 @@ pub fn decode(body: &[u8], encoding: Encoding, limit: usize) -> Result<Cow<'_, [
     }
     let mut out = Vec::with_capacity(body.len().saturating_mul(8).min(limit));
     let read = MultiGzDecoder::new(body)
-        .take(limit as u64 + 1)
+        .take((limit as u64).saturating_add(1))
         .read_to_end(&mut out);
     match read {
         Ok(_) if out.len() > limit => Err(BodyError::TooLarge),
@@ -100,28 +102,42 @@ pub enum RecordsError {
     NotAnArray,
 }
 
-/// The records of a body, each parsed alone: for NDJSON, a line that is not JSON is an
-/// `Err` with the parser's message, and the lines after it are still read.
+/// The records of a body, each parsed alone (keeping only the fields its source reads, see
+/// [`crate::record`]): for NDJSON, a line that is not JSON is an `Err` with the parser's
+/// message, and the lines after it are still read.
 pub enum Records<'a> {
-    Array(std::vec::IntoIter<Value>),
-    Lines(std::slice::Split<'a, u8, fn(&u8) -> bool>),
+    Values(std::vec::IntoIter<Value>),
+    Array {
+        items: std::vec::IntoIter<&'a RawValue>,
+        keep: Keep,
+    },
+    Lines {
+        lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
+        keep: Keep,
+    },
 }
 
 impl<'a> Records<'a> {
-    pub fn new(body: &'a [u8], layout: Layout) -> Result<Records<'a>, RecordsError> {
+    pub fn new(body: &'a [u8], layout: Layout, keep: Keep) -> Result<Records<'a>, RecordsError> {
         match layout {
-            Layout::JsonArray => match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Array(values)) => Ok(Records::Array(values.into_iter())),
-                Ok(_) => Err(RecordsError::NotAnArray),
+            Layout::JsonArray => match serde_json::from_slice::<Vec<&RawValue>>(body) {
+                Ok(items) => Ok(Records::Array {
+                    items: items.into_iter(),
+                    keep,
+                }),
+                Err(e) if e.is_data() => Err(RecordsError::NotAnArray),
                 Err(_) => Err(RecordsError::Malformed),
             },
-            Layout::NdJson => Ok(Records::Lines(body.split(is_newline as fn(&u8) -> bool))),
+            Layout::NdJson => Ok(Records::Lines {
+                lines: body.split(is_newline as fn(&u8) -> bool),
+                keep,
+            }),
         }
     }
 
-    /// The records of an array already parsed.
+    /// Records already parsed.
     pub fn from_values(values: Vec<Value>) -> Records<'a> {
-        Records::Array(values.into_iter())
+        Records::Values(values.into_iter())
     }
 }
 
@@ -134,11 +150,15 @@ impl Iterator for Records<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Records::Array(values) => values.next().map(Ok),
-            Records::Lines(lines) => {
+            Records::Values(values) => values.next().map(Ok),
+            Records::Array { items, keep } => {
+                let item = items.next()?;
+                Some(record::parse(item.get().as_bytes(), *keep).map_err(|e| e.to_string()))
+            }
+            Records::Lines { lines, keep } => {
                 let line = lines.find(|line| !line.iter().all(u8::is_ascii_whitespace))?;
                 Some(
-                    serde_json::from_slice::<Value>(line)
+                    record::parse(line, *keep)
                         .map_err(|e| format!("malformed JSON on this line: {e}")),
                 )
             }
@@ -227,7 +247,7 @@ mod tests {
     fn records_of_each_layout_and_a_bad_line_alone() {
         let body = b"{\"a\":1}\n\n  \nnot json\n{\"a\":3}";
         assert_eq!(Layout::sniff(body), Layout::NdJson);
-        let got: Vec<_> = Records::new(body, Layout::NdJson)
+        let got: Vec<_> = Records::new(body, Layout::NdJson, None)
             .unwrap_or_else(|_| panic!())
             .collect();
         assert_eq!(got.len(), 3);
@@ -240,16 +260,16 @@ mod tests {
         assert_eq!(got[2], Ok(serde_json::json!({"a": 3})));
 
         assert_eq!(Layout::sniff(b" [1]"), Layout::JsonArray);
-        let array: Vec<_> = Records::new(b"[1, 2]", Layout::JsonArray)
+        let array: Vec<_> = Records::new(b"[1, 2]", Layout::JsonArray, None)
             .unwrap_or_else(|_| panic!())
             .collect();
         assert_eq!(array, vec![Ok(1.into()), Ok(2.into())]);
         assert!(matches!(
-            Records::new(b"{}", Layout::JsonArray),
+            Records::new(b"{}", Layout::JsonArray, None),
             Err(RecordsError::NotAnArray)
         ));
         assert!(matches!(
-            Records::new(b"[1,", Layout::JsonArray),
+            Records::new(b"[1,", Layout::JsonArray, None),
             Err(RecordsError::Malformed)
         ));
     }

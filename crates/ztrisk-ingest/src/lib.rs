@@ -16,7 +16,8 @@ pub mod body;
 pub mod centroids;
 mod fields;
 pub mod geoip;
-mod locate;
+pub mod locate;
+pub mod record;
 pub mod time;
 
 pub use adapters::{Dataset, Source, map_record, okta_hook_events};
@@ -25,7 +26,11 @@ pub use locate::Locator;
 use ztrisk_core::events::Event;
 
 /// What one well-formed record gives.
+///
+/// `One` is as large as an [`Event`] on purpose: it is nearly every record, and it moves into
+/// the batch without the allocation a box would cost per record.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Mapped {
     /// The usual case: one event.
     One(Event),

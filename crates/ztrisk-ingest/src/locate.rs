@@ -5,6 +5,23 @@ use crate::geoip::GeoIp;
 use std::net::IpAddr;
 use ztrisk_core::events::{Location, LocationSource};
 
+/// Coordinates the record itself carried, when they are in range (a vendor's `0, 0` or
+/// garbage gives no location rather than a wrong one far away).
+pub(crate) fn reported(
+    lat: f64,
+    lon: f64,
+    country: Option<&str>,
+    city: Option<&str>,
+) -> Option<Location> {
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then(|| Location {
+        lat,
+        lon,
+        country: country.map(str::to_owned),
+        city: city.map(str::to_owned),
+        source: LocationSource::Sender,
+    })
+}
+
 /// Finds a login's location: the GeoIP database first (`--geoip`), then, when the record names
 /// its country, that country's centroid.
 #[derive(Debug, Clone, Copy, Default)]

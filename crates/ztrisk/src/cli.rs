@@ -71,6 +71,18 @@ pub enum Command {
 pub enum EventsCommand {
     /// Send a JSON array or NDJSON file of events (`-` for standard input).
     Send(crate::events_cmd::SendArgs),
+    /// Send files of Cloudflare Logpush, Okta System Log, OCSF or ztrisk records (NDJSON or a
+    /// JSON array, plain or gzip) through the server's ingest adapters.
+    #[command(after_help = "\
+Records that carry no signal (a DNS query in no scored category, a logout) are counted as
+skipped. Importing the same files again is safe: records already stored count as duplicates
+(for `--format ztrisk`, events with an id).
+
+Examples:
+  ztrisk events import --format cloudflare/gateway_dns logs/20261124/*.log.gz
+  ztrisk events import --format okta okta-system-log.json
+  aws s3 cp s3://logs/ocsf/auth.json.gz - | ztrisk events import --format ocsf -")]
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `ztrisk events send FILE|-`: feeds a JSON or NDJSON file of events to a running server.
+//! `ztrisk events send FILE|-`: feeds a JSON or NDJSON file of events to a running server; and
+//! the summary of a sending, shared with `events import` and `demo`.
 
 use crate::client_cmd::{AccountArg, ApiArgs, connect};
 use anyhow::Context;
@@ -6,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use ztrisk_client::resources::EventsFormat;
 use ztrisk_client::types::IngestResult;
@@ -24,21 +26,86 @@ pub struct SendArgs {
     pub account: AccountArg,
 }
 
-#[derive(Debug, Default)]
+/// What the records of a summary are called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// ztrisk's own events (`events send`, `demo`, `events import --format ztrisk`).
+    Events,
+    /// A vendor's records, read by an ingest adapter (one record may give several events).
+    Records,
+}
+
+impl Unit {
+    pub fn plural(self) -> &'static str {
+        match self {
+            Unit::Events => "events",
+            Unit::Records => "records",
+        }
+    }
+
+    fn singular(self) -> &'static str {
+        match self {
+            Unit::Events => "event",
+            Unit::Records => "record",
+        }
+    }
+}
+
+/// Where a rejected record is in the input: its index among the records (0-based, blank
+/// lines not counted, as the server counts), and its file (`events import`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: Option<Arc<str>>,
+    pub index: u64,
+}
+
+#[derive(Debug)]
 pub struct Totals {
+    pub unit: Unit,
     pub sent: u64,
     pub accepted: u64,
     pub duplicates: u64,
+    /// Well-formed records without a signal: counted by the ingest adapters only.
+    pub skipped: Option<u64>,
     pub risk_events: u64,
-    pub rejected: Vec<(u64, String)>,
+    pub rejected: Vec<(Position, String)>,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Self::new(Unit::Events)
+    }
 }
 
 impl Totals {
+    pub fn new(unit: Unit) -> Self {
+        Self {
+            unit,
+            sent: 0,
+            accepted: 0,
+            duplicates: 0,
+            skipped: None,
+            risk_events: 0,
+            rejected: Vec::new(),
+        }
+    }
+
     /// Adds one batch's result; `offset` turns batch indexes into positions in the input.
     pub fn add(&mut self, result: &IngestResult, offset: u64) {
+        self.add_at(result, |index| Position {
+            file: None,
+            index: offset + index,
+        });
+    }
+
+    /// Adds one batch's result; `position` turns a batch index into a position in the input.
+    pub fn add_at(&mut self, result: &IngestResult, position: impl Fn(u64) -> Position) {
         self.accepted += result.accepted;
         self.duplicates += result.duplicates;
         self.risk_events += result.risk_events;
+        if let Some(skipped) = result.skipped {
+            self.skipped = Some(self.skipped.unwrap_or(0) + skipped);
+        }
         for rejection in &result.rejected {
             let errors: Vec<String> = rejection
                 .errors
@@ -46,7 +113,7 @@ impl Totals {
                 .map(ztrisk_client::describe_item)
                 .collect();
             self.rejected
-                .push((offset + rejection.index, errors.join("; ")));
+                .push((position(rejection.index), errors.join("; ")));
         }
     }
 }
@@ -77,19 +144,7 @@ pub async fn run(args: SendArgs, api: &ApiArgs) -> anyhow::Result<()> {
     } else {
         std::fs::metadata(&args.file).ok().map(|m| m.len())
     };
-    let progress = match total_bytes {
-        Some(len) if len > 1024 * 1024 => {
-            let bar = ProgressBar::new(len);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        _ => ProgressBar::hidden(),
-    };
+    let progress = byte_progress(total_bytes);
 
     let mut totals = Totals::default();
     if starts_with_bracket(&mut reader)? {
@@ -139,8 +194,26 @@ pub async fn run(args: SendArgs, api: &ApiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A progress bar over `total` bytes of input; hidden when the size is unknown (standard
+/// input) or small enough to be sent at once (and by indicatif when stderr is no terminal).
+pub fn byte_progress(total: Option<u64>) -> ProgressBar {
+    match total {
+        Some(len) if len > 1024 * 1024 => {
+            let bar = ProgressBar::new(len);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        _ => ProgressBar::hidden(),
+    }
+}
+
 /// Peeks past leading whitespace: `[` means a JSON array, anything else NDJSON.
-fn starts_with_bracket(reader: &mut Box<dyn BufRead>) -> anyhow::Result<bool> {
+pub fn starts_with_bracket<R: BufRead + ?Sized>(reader: &mut R) -> std::io::Result<bool> {
     loop {
         let buffer = reader.fill_buf()?;
         if buffer.is_empty() {
@@ -162,28 +235,28 @@ fn starts_with_bracket(reader: &mut Box<dyn BufRead>) -> anyhow::Result<bool> {
 
 pub fn print_totals(totals: &Totals, json: bool) {
     if json {
-        let rejected: Vec<Value> = totals
-            .rejected
-            .iter()
-            .map(|(index, errors)| serde_json::json!({"index": index, "errors": errors}))
-            .collect();
-        let summary = serde_json::json!({
-            "sent": totals.sent, "accepted": totals.accepted, "duplicates": totals.duplicates,
-            "risk_events": totals.risk_events, "rejected": rejected,
-        });
-        println!("{summary}");
+        println!("{}", totals_json(totals));
         return;
     }
+    let skipped = totals
+        .skipped
+        .map(|n| format!("{n} skipped, "))
+        .unwrap_or_default();
     println!(
-        "sent {} events: {} accepted, {} duplicates, {} rejected; {} risk events detected",
+        "sent {} {}: {} accepted, {} duplicates, {skipped}{} rejected; {} risk events detected",
         totals.sent,
+        totals.unit.plural(),
         totals.accepted,
         totals.duplicates,
         totals.rejected.len(),
         totals.risk_events
     );
-    for (index, errors) in totals.rejected.iter().take(10) {
-        println!("  event {index}: {errors}");
+    for (position, errors) in totals.rejected.iter().take(10) {
+        let place = match &position.file {
+            Some(file) => format!("{file} {}", totals.unit.singular()),
+            None => totals.unit.singular().to_owned(),
+        };
+        println!("  {place} {}: {errors}", position.index);
     }
     if totals.rejected.len() > 10 {
         println!(
@@ -191,4 +264,27 @@ pub fn print_totals(totals: &Totals, json: bool) {
             totals.rejected.len() - 10
         );
     }
+}
+
+/// The summary `--json` prints: `skipped` and rejections' `file` only when known.
+fn totals_json(totals: &Totals) -> Value {
+    let rejected: Vec<Value> = totals
+        .rejected
+        .iter()
+        .map(|(position, errors)| {
+            let mut rejection = serde_json::json!({"index": position.index, "errors": errors});
+            if let Some(file) = &position.file {
+                rejection["file"] = Value::from(&**file);
+            }
+            rejection
+        })
+        .collect();
+    let mut summary = serde_json::json!({
+        "sent": totals.sent, "accepted": totals.accepted, "duplicates": totals.duplicates,
+        "risk_events": totals.risk_events, "rejected": rejected,
+    });
+    if let Some(skipped) = totals.skipped {
+        summary["skipped"] = Value::from(skipped);
+    }
+    summary
 }

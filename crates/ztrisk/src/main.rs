@@ -6,6 +6,7 @@ mod client_cmd;
 mod database;
 mod demo;
 mod events_cmd;
+mod import;
 mod serve;
 mod signing_keys;
 mod transfer;
@@ -47,6 +48,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Events(cli::EventsCommand::Send(args)) => {
             events_cmd::run(args, &cli.api).await
         }
+        cli::Command::Events(cli::EventsCommand::Import(args)) => import::run(args, &cli.api).await,
         cli::Command::Demo(args) => demo::run(args, &cli.api).await,
         cli::Command::Behaviors(command) => client_cmd::behaviors::run(&cli.api, command).await,
         cli::Command::Users(command) => client_cmd::users::run(&cli.api, command).await,

@@ -15,7 +15,7 @@ pub(crate) use request::{Request, segment};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use decode::decode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
@@ -137,6 +137,9 @@ impl Client {
                 builder = builder
                     .header(CONTENT_TYPE, body.content_type)
                     .body(body.bytes.clone());
+                if let Some(encoding) = body.content_encoding {
+                    builder = builder.header(CONTENT_ENCODING, encoding);
+                }
             }
             let can_retry = retry < policy.max_retries;
             let outcome = match builder.send().await {

@@ -17,6 +17,8 @@ pub(crate) struct Request {
 pub(super) struct Body {
     pub(super) bytes: Bytes,
     pub(super) content_type: &'static str,
+    /// How `bytes` are compressed (`gzip`), sent as `Content-Encoding`; `None` when plain.
+    pub(super) content_encoding: Option<&'static str>,
 }
 
 impl Request {
@@ -52,8 +54,24 @@ impl Request {
         self.body = Some(Body {
             bytes,
             content_type,
+            content_encoding: None,
         });
         self
+    }
+
+    /// A body already compressed with `content_encoding` (`gzip`): the server decompresses it
+    /// before reading it as `content_type`.
+    pub(crate) fn encoded_body(
+        self,
+        bytes: Bytes,
+        content_type: &'static str,
+        content_encoding: &'static str,
+    ) -> Self {
+        let mut request = self.body(bytes, content_type);
+        if let Some(body) = &mut request.body {
+            body.content_encoding = Some(content_encoding);
+        }
+        request
     }
 
     pub(super) fn url(&self, base: &str) -> String {

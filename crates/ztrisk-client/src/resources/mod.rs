@@ -22,6 +22,7 @@
 //!     .webhooks().test(account_id, id)             POST .../webhooks/{id}/test
 //!     .webhooks().deliveries(a, id, paging)        GET  .../webhooks/{id}/deliveries
 //!     .events().ingest(account_id, events)         POST .../events (ztrisk)
+//!     .events().ingest_source(a, source, body, ..) POST .../ingest/{source} (ztrisk)
 //! client.user().tokens().verify()                  GET  /user/tokens/verify
 //! ```
 
@@ -34,7 +35,7 @@ mod user;
 mod webhooks;
 
 pub use behaviours::Behaviours;
-pub use events::{Events, EventsFormat};
+pub use events::{ContentEncoding, Events, EventsFormat, IngestSource, LogpushDataset};
 pub use integrations::{Integrations, References};
 pub use risk_scoring::RiskScoring;
 pub use summary::Summary;

@@ -16,13 +16,63 @@
 //! category, an HTTP request with no DLP match and no malware, a posture result of another
 //! check type or without a score.
 
-use super::Dataset;
+use super::{Dataset, Login};
 use crate::fields::{self, Fields, digest_id, fit_id};
 use crate::{Locator, Mapped};
 use serde_json::Value;
 use ztrisk_core::FieldError;
 use ztrisk_core::categories;
 use ztrisk_core::events::{Event, EventKind, PostureProvider, UserRef};
+
+/// The fields each dataset's mapping reads (the rest of a record is skipped as it is parsed).
+pub(super) fn fields(dataset: Dataset) -> &'static [&'static str] {
+    match dataset {
+        Dataset::AccessRequests => &[
+            "Action",
+            "Allowed",
+            "AppDomain",
+            "Country",
+            "CreatedAt",
+            "Email",
+            "IPAddress",
+            "RayID",
+            "UserUID",
+        ],
+        Dataset::GatewayDns => &[
+            "Datetime",
+            "Email",
+            "QueryCategoryIDs",
+            "QueryCategoryNames",
+            "QueryID",
+            "QueryName",
+            "ResolverDecision",
+            "UserUID",
+        ],
+        Dataset::GatewayHttp => &[
+            "Action",
+            "BlockedFileHash",
+            "BlockedFileName",
+            "BlockedFileReason",
+            "Datetime",
+            "DownloadMatchedDlpProfiles",
+            "Email",
+            "FileInfo",
+            "PolicyName",
+            "RequestID",
+            "UploadMatchedDlpProfiles",
+            "UserUID",
+        ],
+        Dataset::DevicePostureResults => &[
+            "DeviceID",
+            "Email",
+            "PolicyID",
+            "PostureCheckType",
+            "PostureReceivedJSON",
+            "Timestamp",
+            "UserUID",
+        ],
+    }
+}
 
 pub(super) fn map(
     dataset: Dataset,
@@ -78,16 +128,16 @@ fn access_request(
     let country = f.str(&["Country"]);
     let app = f.str(&["AppDomain"]).map(str::to_owned);
     let location = locator.by_ip_or_country(ip, country);
-    let event = timestamp.zip(success).map(|(timestamp, success)| Event {
-        id: Some(id),
-        timestamp,
-        user,
-        kind: EventKind::AccessLogin {
+    let event = timestamp.zip(success).map(|(timestamp, success)| {
+        let login = Login {
+            id,
+            user,
             success,
             ip,
             location,
             app,
-        },
+        };
+        login.at(timestamp)
     });
     f.finish(event).map(Mapped::One)
 }

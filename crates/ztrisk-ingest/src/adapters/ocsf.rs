@@ -14,14 +14,31 @@
 //! | `src_endpoint.location.{lat,long}` (OCSF ≥ 1.2), else `.coordinates` `[lon, lat]` (1.0, 1.1); `city`, `country` | `location`; else GeoIP by IP, else the centroid of `country` (alpha-2) |
 //! | `service.name`, else `dst_endpoint.svc_name` | `app` |
 
+use super::Login;
 use crate::fields::{self, Fields, digest_id, fit_id};
-use crate::{Locator, Mapped};
+use crate::{Locator, Mapped, locate};
 use serde_json::Value;
 use ztrisk_core::FieldError;
 use ztrisk_core::credentials::is_email_shaped;
-use ztrisk_core::events::{Event, EventKind, Location, LocationSource};
+use ztrisk_core::events::Location;
 
 const AUTHENTICATION: u64 = 3002;
+
+/// The attributes the mapping reads.
+pub(super) const FIELDS: &[&str] = &[
+    "activity_id",
+    "actor",
+    "class_uid",
+    "dst_endpoint",
+    "metadata",
+    "service",
+    "src_endpoint",
+    "status",
+    "status_id",
+    "time",
+    "time_dt",
+    "user",
+];
 
 pub(super) fn map(record: &Value, locator: &Locator<'_>) -> Result<Mapped, Vec<FieldError>> {
     let mut f = Fields::of(record, "one OCSF event")?;
@@ -69,17 +86,15 @@ pub(super) fn map(record: &Value, locator: &Locator<'_>) -> Result<Mapped, Vec<F
         .str(&["service", "name"])
         .or_else(|| f.str(&["dst_endpoint", "svc_name"]))
         .map(str::to_owned);
-    let event = timestamp.map(|timestamp| Event {
-        id: Some(id),
-        timestamp,
+    let login = Login {
+        id,
         user,
-        kind: EventKind::AccessLogin {
-            success,
-            ip,
-            location,
-            app,
-        },
-    });
+        success,
+        ip,
+        location,
+        app,
+    };
+    let event = timestamp.map(|timestamp| login.at(timestamp));
     f.finish(event).map(Mapped::One)
 }
 
@@ -112,16 +127,8 @@ fn reported_location(f: &mut Fields<'_>) -> Option<Location> {
             (pair.get(1)?.as_f64()?, pair.first()?.as_f64()?)
         }
     };
-    if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
-        return None;
-    }
-    Some(Location {
-        lat,
-        lon,
-        country: f.str(&[LOC[0], LOC[1], "country"]).map(str::to_owned),
-        city: f.str(&[LOC[0], LOC[1], "city"]).map(str::to_owned),
-        source: LocationSource::Sender,
-    })
+    let country = f.str(&[LOC[0], LOC[1], "country"]);
+    locate::reported(lat, lon, country, f.str(&[LOC[0], LOC[1], "city"]))
 }
 
 #[cfg(test)]

@@ -14,11 +14,12 @@
 //! | `client.geographicalContext.geolocation.{lat,lon}`, `.city`, `.country` | `location` (else GeoIP by IP) |
 //! | the `target` of type `AppInstance`: `displayName` | `app` |
 
+use super::Login;
 use crate::fields::{self, Fields, digest_id, fit_id};
-use crate::{Locator, Mapped};
+use crate::{Locator, Mapped, locate};
 use serde_json::Value;
 use ztrisk_core::FieldError;
-use ztrisk_core::events::{Event, EventKind, Location, LocationSource};
+use ztrisk_core::events::Location;
 
 /// The sign-in event types that become logins.
 const LOGIN_TYPES: [&str; 4] = [
@@ -39,6 +40,18 @@ pub fn hook_events(body: Value) -> Result<Vec<Value>, Value> {
         other => Err(other),
     }
 }
+
+/// The LogEvent fields the mapping reads (`debugContext`, `securityContext`, `request` and the
+/// rest are skipped as they are parsed).
+pub(super) const FIELDS: &[&str] = &[
+    "actor",
+    "client",
+    "eventType",
+    "outcome",
+    "published",
+    "target",
+    "uuid",
+];
 
 pub(super) fn map(record: &Value, locator: &Locator<'_>) -> Result<Mapped, Vec<FieldError>> {
     let mut f = Fields::of(record, "one Okta LogEvent")?;
@@ -65,17 +78,15 @@ pub(super) fn map(record: &Value, locator: &Locator<'_>) -> Result<Mapped, Vec<F
     let ip = f.ip(&["client", "ipAddress"]);
     let location = reported_location(&mut f).or_else(|| locator.by_ip(ip));
     let app = app_instance(&f);
-    let event = timestamp.map(|timestamp| Event {
-        id: Some(id),
-        timestamp,
+    let login = Login {
+        id,
         user,
-        kind: EventKind::AccessLogin {
-            success,
-            ip,
-            location,
-            app,
-        },
-    });
+        success,
+        ip,
+        location,
+        app,
+    };
+    let event = timestamp.map(|timestamp| login.at(timestamp));
     f.finish(event).map(Mapped::One)
 }
 
@@ -84,16 +95,8 @@ fn reported_location(f: &mut Fields<'_>) -> Option<Location> {
     const GEO: [&str; 2] = ["client", "geographicalContext"];
     let lat = f.get(&[GEO[0], GEO[1], "geolocation", "lat"])?.as_f64()?;
     let lon = f.get(&[GEO[0], GEO[1], "geolocation", "lon"])?.as_f64()?;
-    if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
-        return None;
-    }
-    Some(Location {
-        lat,
-        lon,
-        country: f.str(&[GEO[0], GEO[1], "country"]).map(str::to_owned),
-        city: f.str(&[GEO[0], GEO[1], "city"]).map(str::to_owned),
-        source: LocationSource::Sender,
-    })
+    let country = f.str(&[GEO[0], GEO[1], "country"]);
+    locate::reported(lat, lon, country, f.str(&[GEO[0], GEO[1], "city"]))
 }
 
 /// The application signed in to: the `AppInstance` among the targets.

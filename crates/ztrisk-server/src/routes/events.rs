@@ -73,7 +73,8 @@ async fn ingest(
     let headers = request.headers().clone();
     let body = read_decoded(request, MAX_BODY).await?;
     let layout = layout_of(&headers, &body)?;
-    let records = Records::new(&body, layout).map_err(|e| records_error(e, "events"))?;
+    let records = Records::new(&body, layout, Source::Native.fields())
+        .map_err(|e| records_error(e, "events"))?;
     ok(&ingest_records(&state, &access, Source::Native, records).await?)
 }
 

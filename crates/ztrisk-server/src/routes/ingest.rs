@@ -68,9 +68,10 @@ async fn cloudflare(
     if is_logpush_validation(&body) {
         return ok(&empty_result());
     }
-    let records =
-        Records::new(&body, Layout::sniff(&body)).map_err(|e| records_error(e, "records"))?;
-    ok(&ingest_records(&state, &access, Source::Cloudflare(dataset), records).await?)
+    let source = Source::Cloudflare(dataset);
+    let records = Records::new(&body, Layout::sniff(&body), source.fields())
+        .map_err(|e| records_error(e, "records"))?;
+    ok(&ingest_records(&state, &access, source, records).await?)
 }
 
 /// Logpush checks a destination by sending `{"content":"tests"}` (gzip) before the job is
@@ -120,9 +121,8 @@ async fn okta(
 ) -> Result<Response, ApiError> {
     let body = read_decoded(request, MAX_DECODED).await?;
     let records = match Layout::sniff(&body) {
-        Layout::JsonArray => {
-            Records::new(&body, Layout::JsonArray).map_err(|e| records_error(e, "LogEvents"))?
-        }
+        Layout::JsonArray => Records::new(&body, Layout::JsonArray, Source::Okta.fields())
+            .map_err(|e| records_error(e, "LogEvents"))?,
         // One object is a hook delivery (or a lone LogEvent); more than one is NDJSON, which
         // the whole-body parse refuses after its first line.
         Layout::NdJson => match serde_json::from_slice::<Value>(&body) {
@@ -130,9 +130,8 @@ async fn okta(
                 Ok(events) => Records::from_values(events),
                 Err(single) => Records::from_values(vec![single]),
             },
-            Err(_) => {
-                Records::new(&body, Layout::NdJson).map_err(|e| records_error(e, "LogEvents"))?
-            }
+            Err(_) => Records::new(&body, Layout::NdJson, Source::Okta.fields())
+                .map_err(|e| records_error(e, "LogEvents"))?,
         },
     };
     ok(&ingest_records(&state, &access, Source::Okta, records).await?)
@@ -145,7 +144,7 @@ async fn ocsf(
     request: Request,
 ) -> Result<Response, ApiError> {
     let body = read_decoded(request, MAX_DECODED).await?;
-    let records =
-        Records::new(&body, Layout::sniff(&body)).map_err(|e| records_error(e, "OCSF events"))?;
+    let records = Records::new(&body, Layout::sniff(&body), Source::Ocsf.fields())
+        .map_err(|e| records_error(e, "OCSF events"))?;
     ok(&ingest_records(&state, &access, Source::Ocsf, records).await?)
 }
