@@ -48,6 +48,12 @@ pub enum ChangeCause {
     Expiry,
 }
 
+/// The `behavior_id` a confirmed-compromised risk event is stored under: not a valid behavior
+/// id, so no custom behavior can be mistaken for it.
+pub const CONFIRMED_COMPROMISED: &str = "ztrisk:confirmed_compromised";
+/// Its display name (spec 6.2).
+pub const CONFIRMED_COMPROMISED_NAME: &str = "Confirmed compromised by an administrator";
+
 impl ChangeCause {
     /// Who started it, as Okta's `initiating_entity` says it.
     pub fn initiating_entity(&self) -> &'static str {

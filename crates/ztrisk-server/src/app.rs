@@ -52,6 +52,8 @@ pub struct AppState {
     pub geoip: Option<Arc<GeoIp>>,
     /// Risk sharing: the delivery worker's wake-up, signing keys, receivers' URL rules.
     pub sharing: Arc<Sharing>,
+    /// Users' levels as the decision endpoint remembers them.
+    pub decisions: Arc<crate::routes::decision::Decisions>,
 }
 
 pub(crate) struct Caches {
@@ -69,6 +71,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             geoip: None,
             sharing: Arc::new(Sharing::new(&config.public_url)),
+            decisions: Arc::default(),
             config: Arc::new(config),
             caches: Arc::new(Caches {
                 tokens: GenerationCache::new(100_000),

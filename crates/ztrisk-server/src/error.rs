@@ -17,6 +17,8 @@ pub enum ApiError {
     AuthenticationFailed,
     /// Valid credentials that may not do this here; the text says what is missing.
     Unauthorized(String),
+    /// The decision endpoint refuses the user (spec 6.3); says who and at which level.
+    DeniedByRisk(String),
     /// No route, or a malformed id in the path; carries the path.
     NoRoute(String),
     /// A known path with a method it does not serve (the `Allow` header is kept).
@@ -53,7 +55,7 @@ impl ApiError {
             | ApiError::MalformedAuthKey
             | ApiError::MalformedAuthEmail => Code::InvalidHeaders,
             ApiError::AuthenticationFailed => Code::AuthenticationError,
-            ApiError::Unauthorized(_) => Code::Unauthorized,
+            ApiError::Unauthorized(_) | ApiError::DeniedByRisk(_) => Code::Unauthorized,
             ApiError::NoRoute(_) => Code::CouldNotRoute,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
             ApiError::MalformedJson => Code::MalformedJson,
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::MalformedAuthKey => invalid_headers(Code::MalformedAuthKey),
             ApiError::MalformedAuthEmail => invalid_headers(Code::MalformedAuthEmail),
             ApiError::Unauthorized(what) => vec![item(format!("{}: {what}", code.message()))],
+            ApiError::DeniedByRisk(what) => vec![item(format!("Denied by user risk: {what}"))],
             ApiError::NoRoute(path) => vec![
                 item(format!(
                     "Could not route to {path}, perhaps your object identifier is invalid?"

@@ -21,3 +21,5 @@ mod views;
 pub use app::{AppState, ServerConfig, router, serve, start_sharing};
 pub use auth::operations;
 pub use error::ApiError;
+/// How long the decision endpoint trusts a level it read (spec 6.3).
+pub use routes::decision::MAX_AGE as DECISION_MAX_AGE;

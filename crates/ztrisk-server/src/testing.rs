@@ -121,6 +121,26 @@ impl TestServer {
         .await
     }
 
+    /// Another server on the same data, running beside this one: a second replica on
+    /// PostgreSQL (on SQLite, a second process on the same file).
+    pub async fn replica(&self) -> Self {
+        let credentials = Credentials {
+            account: self.account,
+            admin: self.admin.clone(),
+            key_email: self.key_email.clone(),
+            key: self.key.clone(),
+        };
+        let store = self.data.open().await;
+        Self::serve_on(
+            self.data.clone(),
+            store,
+            credentials,
+            ServerConfig::default(),
+            Fault::None,
+        )
+        .await
+    }
+
     async fn serve_on(
         data: Arc<Data>,
         store: Arc<dyn Store>,

@@ -6,6 +6,7 @@
 //! crates, and some need the server's configuration (the public URL).
 
 use ztrisk_core::behaviors::{AccountBehaviors, Predefined};
+use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, CONFIRMED_COMPROMISED_NAME};
 use ztrisk_store::model::{
     DeliveryRecord, IngestOutcome, Integration, Page, Paging, RiskEventRecord, UserRisk,
     UserSummary, Webhook,
@@ -62,9 +63,13 @@ pub fn summary(page: &Page<UserSummary>) -> wire::SummaryResult {
 
 /// A risk event, named by its behavior's display name (a custom behavior's is its id).
 pub fn risk_event(e: &RiskEventRecord) -> wire::RiskEvent {
-    let name = Predefined::from_id(&e.behavior_id)
-        .map(|p| p.name().to_owned())
-        .unwrap_or_else(|| e.behavior_id.clone());
+    let name = if e.behavior_id == CONFIRMED_COMPROMISED {
+        CONFIRMED_COMPROMISED_NAME.to_owned()
+    } else {
+        Predefined::from_id(&e.behavior_id)
+            .map(|p| p.name().to_owned())
+            .unwrap_or_else(|| e.behavior_id.clone())
+    };
     wire::RiskEvent {
         id: e.id.to_string(),
         name,
@@ -142,5 +147,17 @@ pub fn ingest_result(
         skipped,
         risk_events: outcome.risk_events,
         rejected,
+    }
+}
+
+/// Who acted, as evidence shows it: a token by id, a global key by its email, or the CLI.
+/// Never a secret.
+pub fn actor(actor: &ztrisk_store::model::Actor) -> serde_json::Value {
+    use ztrisk_store::model::Actor;
+    match actor {
+        Actor::Token { id } => serde_json::json!({"type": "api_token", "id": id}),
+        Actor::ApiKey { email } => serde_json::json!({"type": "api_key", "email": email}),
+        Actor::Cli => serde_json::json!({"type": "cli"}),
+        Actor::System => serde_json::json!({"type": "system"}),
     }
 }

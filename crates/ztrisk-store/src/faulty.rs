@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
+use ztrisk_core::{AccountId, RiskLevel};
 
 /// A detail that must appear in logs only, never in a response.
 pub const SECRET_DETAIL: &str = "disk I/O error at /var/lib/secret-path";
@@ -164,6 +164,26 @@ impl RiskStore for FaultyStore {
         actor: &Actor,
     ) -> Result<bool, StoreError> {
         self.inner.reset_user(account, user, actor).await
+    }
+
+    async fn user_level(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> Result<Option<RiskLevel>, StoreError> {
+        self.inner.user_level(account, email).await
+    }
+
+    async fn confirm_compromised(
+        &self,
+        account: AccountId,
+        user: Uuid,
+        evidence: serde_json::Value,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .confirm_compromised(account, user, evidence, actor)
+            .await
     }
 }
 

@@ -46,10 +46,10 @@ use model::{
     WebhookFields,
 };
 use uuid::Uuid;
-use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
+use ztrisk_core::{AccountId, RiskLevel};
 
 /// Persistent state of a ztrisk installation: every aggregate's store, and what concerns the
 /// database as a whole.
@@ -167,11 +167,29 @@ pub trait RiskStore: Send + Sync + 'static {
         query: UserEventsQuery,
     ) -> Result<Option<UserRisk>, StoreError>;
 
+    /// The level of the user with this (lowercased) email: `None` when unscored or unknown.
+    async fn user_level(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> Result<Option<RiskLevel>, StoreError>;
+
     /// Resets a user's risk; `false` for an unknown user. Idempotent.
     async fn reset_user(
         &self,
         account: AccountId,
         user_id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+
+    /// Records that an administrator confirmed the user compromised: a risk event at `high`
+    /// with `evidence`, counted until the next reset, and a level change for the outbox.
+    /// `false` for an unknown user.
+    async fn confirm_compromised(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        evidence: serde_json::Value,
         actor: &Actor,
     ) -> Result<bool, StoreError>;
 }

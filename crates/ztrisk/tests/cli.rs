@@ -1219,3 +1219,62 @@ async fn events_import_refuses_an_unknown_format_and_missing_files() {
     let none = s.run(&["events", "import", "--format", "okta"]).await;
     assert_eq!(none.code, 2, "{}", none.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_confirm_compromised() {
+    let server = TestServer::start().await;
+    let mut s = Session::new(&server);
+    assert_eq!(
+        s.run(&[
+            "behaviors",
+            "set",
+            "bad_badge",
+            "--enable",
+            "--level",
+            "low"
+        ])
+        .await
+        .code,
+        0
+    );
+    std::fs::write(
+        server.dir().join("badge.ndjson"),
+        r#"{"id": "b1", "type": "behavior", "behavior": "bad_badge", "timestamp": "2026-01-10T10:00:00Z", "user": {"email": "lou@example.com"}}"#,
+    )
+    .unwrap_or_else(|e| panic!("write: {e}"));
+    assert_eq!(s.run(&["events", "send", "badge.ndjson"]).await.code, 0);
+    let confirmed = s
+        .run(&[
+            "users",
+            "confirm-compromised",
+            "lou@example.com",
+            "--reason",
+            "badge cloned",
+        ])
+        .await;
+    assert_eq!(confirmed.code, 0, "{}", confirmed.stderr);
+    assert!(
+        confirmed.stdout.starts_with("confirmed lou@example.com (")
+            && confirmed
+                .stdout
+                .contains("compromised: high until the next reset"),
+        "{}",
+        confirmed.stdout
+    );
+    let shown = s.run(&["users", "show", "lou@example.com", "--json"]).await;
+    let shown: serde_json::Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    assert_eq!(shown["risk_level"], "high", "{shown}");
+    assert_eq!(
+        shown["events"][0]["event_details"]["reason"],
+        "badge cloned"
+    );
+    let unknown = s
+        .run(&[
+            "users",
+            "confirm-compromised",
+            "6d1a3a3c-8f5e-4b55-9a59-0f5b8f8a6d11",
+        ])
+        .await;
+    assert_eq!(unknown.code, 4, "{}", unknown.stderr);
+}

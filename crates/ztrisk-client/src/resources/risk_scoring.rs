@@ -81,4 +81,22 @@ impl<'a> RiskScoring<'a> {
             .await
             .map(|_| ())
     }
+
+    /// Records that an administrator confirmed the user compromised: a risk event at `high`
+    /// with `reason` and the acting credential as evidence, until the next reset (POST
+    /// `.../{user_id}/confirm_compromised`; needs `Zero Trust Write`). A ztrisk addition.
+    pub async fn confirm_compromised(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        let path = scoring_path(
+            account_id,
+            &format!("/{}/confirm_compromised", segment("user_id", user_id)?),
+        )?;
+        let request =
+            Request::new(Method::POST, path).json(&serde_json::json!({ "reason": reason }))?;
+        self.client.send::<IgnoredAny>(request).await.map(|_| ())
+    }
 }

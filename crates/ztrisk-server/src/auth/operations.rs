@@ -47,6 +47,10 @@ operations! {
     ReadRisk => [ZeroTrustPiiRead];
     /// POST a user's reset.
     ResetUser => [ZeroTrustWrite];
+    /// GET decision: a reverse proxy asks whether a user may pass (ztrisk).
+    Decide => [ZeroTrustPiiRead];
+    /// POST a user's confirm_compromised (ztrisk).
+    ConfirmCompromised => [ZeroTrustWrite];
     /// GET integrations (list, by id, by reference).
     ReadIntegrations => [ZeroTrustRead, ZeroTrustWrite];
     /// Create, update, delete integrations.
@@ -139,6 +143,16 @@ pub const ROUTES: &[Route] = &[
         Method::POST,
         "/accounts/{account_id}/zt_risk_scoring/{user_id}/reset",
         Access::Account(ResetUser::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/decision",
+        Access::Account(Decide::NAME),
+    ),
+    route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/{user_id}/confirm_compromised",
+        Access::Account(ConfirmCompromised::NAME),
     ),
     route(
         Method::GET,

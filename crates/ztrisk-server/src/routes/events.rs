@@ -138,6 +138,9 @@ pub(super) async fn ingest_records(
     if outcome.deliveries_queued > 0 {
         state.sharing.wake.notify_one();
     }
+    if outcome.risk_events > 0 {
+        state.decisions.levels_changed();
+    }
     let skipped = (source != Source::Native).then_some(skipped);
     Ok(views::ingest_result(outcome, rejected, skipped))
 }

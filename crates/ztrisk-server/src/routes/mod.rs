@@ -4,6 +4,7 @@
 //! the record against the permissions table ([`crate::auth::operations::ROUTES`]).
 
 pub mod behaviors;
+pub mod decision;
 pub mod discovery;
 mod events;
 mod ingest;
@@ -91,6 +92,7 @@ impl Api {
 pub fn api() -> Api {
     let api = Api::new();
     let api = behaviors::routes(api);
+    let api = decision::routes(api);
     let api = events::routes(api);
     let api = ingest::routes(api);
     let api = integrations::routes(api);

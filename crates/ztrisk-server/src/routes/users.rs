@@ -1,16 +1,20 @@
-//! Users' risk: GET `/summary`, GET `/{user_id}`, POST `/{user_id}/reset`.
+//! Users' risk: GET `/summary`, GET `/{user_id}`, POST `/{user_id}/reset` and (ztrisk)
+//! `/{user_id}/confirm_compromised`.
 
 use super::{Api, uuid_param};
 use crate::app::AppState;
 use crate::auth::AccountAccess;
-use crate::auth::operations::{ReadRisk, ResetUser};
+use crate::auth::operations::{ConfirmCompromised, ReadRisk, ResetUser};
+use crate::body::check_json_content_type;
 use crate::error::ApiError;
 use crate::query::{self, Problems};
 use crate::response::{ok, ok_paged};
 use crate::views;
-use axum::extract::{OriginalUri, RawPathParams, RawQuery, State};
+use axum::extract::{FromRequest, OriginalUri, RawPathParams, RawQuery, Request, State};
 use axum::http::Method;
 use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
 use ztrisk_store::model::{SummaryQuery, UserEventsQuery};
 use ztrisk_types::Empty;
 
@@ -29,6 +33,11 @@ pub(super) fn routes(api: Api) -> Api {
         Method::POST,
         "/accounts/{account_id}/zt_risk_scoring/{user_id}/reset",
         reset,
+    )
+    .route(
+        Method::POST,
+        "/accounts/{account_id}/zt_risk_scoring/{user_id}/confirm_compromised",
+        confirm_compromised,
     )
 }
 
@@ -99,5 +108,65 @@ async fn reset(
     }
     // A reset may have queued deliveries: let the worker look now.
     state.sharing.wake.notify_one();
+    state.decisions.levels_changed();
+    ok(&Empty {})
+}
+
+/// The longest reason kept, in characters.
+const MAX_REASON_CHARS: usize = 1024;
+
+/// Spec 6.2: an administrator confirms the user compromised (`{"reason"?}`, or no body). The
+/// evidence names who did it and why; the user is `high` until the next reset.
+async fn confirm_compromised(
+    State(state): State<AppState>,
+    access: AccountAccess<ConfirmCompromised>,
+    params: RawPathParams,
+    uri: OriginalUri,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let user_id = uuid_param(&params, "user_id", &uri)?;
+    check_json_content_type(request.headers())?;
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|_| ApiError::MalformedJson)?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match serde_json::from_slice::<Value>(&body).map_err(|_| ApiError::MalformedJson)? {
+            Value::Object(fields) => match fields.get("reason") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(reason)) if reason.chars().count() <= MAX_REASON_CHARS => {
+                    Some(reason.clone())
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        "/reason",
+                        "expected a string of at most 1024 characters",
+                    ));
+                }
+            },
+            _ => {
+                return Err(ApiError::invalid(
+                    "",
+                    "expected an object {\"reason\"?: string}",
+                ));
+            }
+        }
+    };
+    let evidence = json!({
+        "behavior": "confirmed_compromised",
+        "reason": reason,
+        "confirmed_by": views::actor(&access.actor()),
+        "confirmed_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    if !state
+        .store
+        .confirm_compromised(access.account, user_id, evidence, &access.actor())
+        .await?
+    {
+        return Err(ApiError::NotFound("User"));
+    }
+    state.sharing.wake.notify_one();
+    state.decisions.levels_changed();
     ok(&Empty {})
 }

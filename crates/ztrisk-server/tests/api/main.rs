@@ -3,6 +3,7 @@
 
 mod auth;
 mod behaviors;
+mod decision;
 mod errors;
 mod events;
 mod ingest;

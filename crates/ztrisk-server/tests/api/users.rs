@@ -221,3 +221,104 @@ async fn routing_and_permissions_of_risk_endpoints() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn confirm_compromised_makes_a_user_high_until_reset() {
+    let server = TestServer::start().await;
+    enable(
+        &server,
+        json!({"high_risk_domain": {"enabled": true, "risk_level": "low"}}),
+    )
+    .await;
+    let dns = json!({"id": "d1", "type": "gateway_dns", "timestamp": t(0), "user": {"email": "kim@example.com"},
+                     "query": "x.example", "categories": ["Violence"], "action": "allow"});
+    send(&server, &[dns]).await;
+    let kim = user_by_email(&server, "kim@example.com")
+        .await
+        .unwrap_or_else(|| panic!("not scored"));
+    assert_eq!(kim["max_risk_level"], "low");
+    let user_id = kim["user_id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/{user_id}/confirm_compromised");
+
+    // Bad bodies and unknown users change nothing.
+    let bad = server
+        .admin_call(Method::POST, &path, Some(r#"{"reason": 5}"#))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, &[1001], Some("/reason"));
+    let long = json!({"reason": "x".repeat(1025)}).to_string();
+    let long = server.admin_call(Method::POST, &path, Some(&long)).await;
+    assert_error(&long, StatusCode::BAD_REQUEST, &[1001], Some("/reason"));
+    let unknown = "/6d1a3a3c-8f5e-4b55-9a59-0f5b8f8a6d11/confirm_compromised";
+    let unknown = server.admin_call(Method::POST, unknown, None).await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, &[1404], None);
+    assert_eq!(
+        user(&server, &user_id).await["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // A webhook hears of the change (its receiver is down: the delivery stays queued).
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "min_level": "high"}).to_string();
+    let (status, hook) = server
+        .admin_call(Method::POST, "/webhooks", Some(&hook))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hook}");
+    let hook_id = hook["result"]["id"].as_str().unwrap_or_default().to_owned();
+
+    // Confirmed with a reason, by a token of its own: high, with who and why in the evidence.
+    let (token, token_id) = server
+        .token(&[server.account], &[Permission::ZeroTrustWrite], None)
+        .await;
+    let body = json!({"reason": "credentials found on a paste site"}).to_string();
+    let confirmed = server
+        .call(Method::POST, &server.api_path(&path), &token, Some(&body))
+        .await;
+    assert_eq!(confirmed.0, StatusCode::OK, "{}", confirmed.1);
+    let detail = user(&server, &user_id).await;
+    assert_eq!(detail["risk_level"], "high");
+    let newest = &detail["events"][0];
+    assert_eq!(newest["name"], "Confirmed compromised by an administrator");
+    assert_eq!(newest["risk_level"], "high");
+    let evidence = &newest["event_details"];
+    assert_eq!(evidence["reason"], "credentials found on a paste site");
+    assert_eq!(
+        evidence["confirmed_by"],
+        json!({"type": "api_token", "id": token_id})
+    );
+    assert!(!evidence.to_string().contains(&token), "never the secret");
+    let kim = user_by_email(&server, "kim@example.com")
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        (kim["max_risk_level"].clone(), kim["event_count"].clone()),
+        (json!("high"), json!(2))
+    );
+
+    let (_, queued) = server
+        .admin_call(
+            Method::GET,
+            &format!("/webhooks/{hook_id}/deliveries"),
+            None,
+        )
+        .await;
+    let change = &queued["result"][0];
+    assert_eq!(
+        (
+            change["previous_level"].clone(),
+            change["current_level"].clone()
+        ),
+        (json!("low"), json!("high")),
+        "{queued}"
+    );
+
+    // Without a body it works too; a reset clears it like any risk event.
+    let again = server.admin_call(Method::POST, &path, None).await;
+    assert_eq!(again.0, StatusCode::OK, "{}", again.1);
+    let reset = server
+        .admin_call(Method::POST, &format!("/{user_id}/reset"), None)
+        .await;
+    assert_eq!(reset.0, StatusCode::OK);
+    assert!(user_by_email(&server, "kim@example.com").await.is_none());
+    server.shutdown().await;
+}

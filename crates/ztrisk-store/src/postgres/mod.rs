@@ -52,10 +52,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::Config;
 use uuid::Uuid;
-use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
+use ztrisk_core::{AccountId, RiskLevel};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`; the second is a hash
 /// of the schema name, so stores in different schemas of one database do not contend).
@@ -366,8 +366,29 @@ impl RiskStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
         let found = risk::reset(tx.client(), account, user_id).await?;
-        // A user's risk is never cached above the store.
-        tx.commit_unchanged().await?;
+        // Other replicas drop what their decision endpoints remember (spec 6.3) at once.
+        tx.commit(&self.generation).await?;
+        Ok(found)
+    }
+
+    async fn user_level(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> Result<Option<RiskLevel>, StoreError> {
+        Ok(risk::user_level(&*self.client().await?, account, email).await?)
+    }
+
+    async fn confirm_compromised(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        evidence: serde_json::Value,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
+        let found = risk::confirm_compromised(tx.client(), account, user_id, &evidence).await?;
+        tx.commit(&self.generation).await?;
         Ok(found)
     }
 }

@@ -9,13 +9,14 @@ use crate::model::{
     UserEventsQuery, UserRisk, UserSummary,
 };
 use crate::outbox::ChangedUser;
-use crate::rank::level_of;
+use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
+use ztrisk_core::RiskLevel;
 use ztrisk_core::detect::UserState;
-use ztrisk_core::scoring::{ChangeCause, LevelChange};
+use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause, LevelChange};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -220,6 +221,94 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
         execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
     }
     if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
+        let changed = ChangedUser {
+            user_key: key,
+            user_id: user_id.to_string(),
+            email: user.get(3),
+            name: user.get(4),
+            change,
+        };
+        outbox::enqueue(c, account, &[changed]).await?;
+    }
+    Ok(true)
+}
+
+/// A user's level, by email; `None` when unscored or unknown (also for an unknown account).
+pub async fn user_level(
+    c: &ClientWrapper,
+    account: AccountId,
+    email: &str,
+) -> Result<Option<RiskLevel>> {
+    let Some(account_key) = account_key_opt(c, account).await? else {
+        return Ok(None);
+    };
+    let row = query_opt(
+        c,
+        "SELECT risk_rank FROM users
+         WHERE account_key = $1 AND email = $2 AND risk_event_count > 0",
+        &[&account_key, &email],
+    )
+    .await?;
+    Ok(row.and_then(|r| level_of(r.get(0))))
+}
+
+/// Spec 6.2: a risk event at `high` recorded by an administrator, until the next reset.
+pub async fn confirm_compromised(
+    c: &ClientWrapper,
+    account: AccountId,
+    user_id: Uuid,
+    evidence: &serde_json::Value,
+) -> Result<bool> {
+    let account_key = account_key(c, account).await?;
+    let user = query_opt(
+        c,
+        "SELECT key, risk_event_count, risk_rank, email, name FROM users
+         WHERE account_key = $1 AND user_id = $2
+         FOR UPDATE",
+        &[&account_key, &user_id.to_string()],
+    )
+    .await?;
+    let Some(user) = user else {
+        return Ok(false);
+    };
+    let key: i64 = user.get(0);
+    let count: i64 = user.get(1);
+    let previous = if count > 0 {
+        level_of(user.get(2))
+    } else {
+        None
+    };
+    let now = now_ms();
+    let high = rank_of(RiskLevel::High);
+    execute(
+        c,
+        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        &[
+            &Uuid::new_v4().to_string(),
+            &account_key,
+            &key,
+            &CONFIRMED_COMPROMISED,
+            &high,
+            &now,
+            evidence,
+        ],
+    )
+    .await?;
+    execute(
+        c,
+        "UPDATE users SET risk_rank = GREATEST(risk_rank, $2), risk_event_count = risk_event_count + 1,
+         last_risk_event_at = GREATEST(COALESCE(last_risk_event_at, $3), $3) WHERE key = $1",
+        &[&key, &high, &now],
+    )
+    .await?;
+    if count == 0 {
+        execute(c, ADJUST_SCORED, &[&account_key, &1i64]).await?;
+    }
+    let current = Some(RiskLevel::High);
+    if let Some(change) =
+        LevelChange::between(previous, current, ChangeCause::ConfirmedCompromised, now)
+    {
         let changed = ChangedUser {
             user_key: key,
             user_id: user_id.to_string(),

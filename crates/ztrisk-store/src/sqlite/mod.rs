@@ -44,10 +44,10 @@ use writer::Writer;
 
 /// Users whose detector state the writer keeps in memory (about 250 bytes each).
 const USER_CACHE_CAPACITY: usize = 1_000_000;
-use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
 use ztrisk_core::events::Event;
+use ztrisk_core::{AccountId, RiskLevel};
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -326,6 +326,31 @@ impl RiskStore for SqliteStore {
             .write({
                 let users = self.users.clone();
                 move |conn| risk::reset(conn, &users, account, user_id)
+            })
+            .await
+    }
+
+    async fn user_level(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> Result<Option<RiskLevel>, StoreError> {
+        let email = email.to_owned();
+        self.read(move |conn| risk::user_level(conn, account, &email))
+            .await
+    }
+
+    async fn confirm_compromised(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        evidence: serde_json::Value,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .write({
+                let users = self.users.clone();
+                move |conn| risk::confirm_compromised(conn, &users, account, user_id, &evidence)
             })
             .await
     }

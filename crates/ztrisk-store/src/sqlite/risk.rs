@@ -9,14 +9,15 @@ use crate::model::{
     UserRisk, UserSummary,
 };
 use crate::outbox::ChangedUser;
-use crate::rank::level_of;
+use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Mutex;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
+use ztrisk_core::RiskLevel;
 use ztrisk_core::detect::UserState;
-use ztrisk_core::scoring::{ChangeCause, LevelChange};
+use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause, LevelChange};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -242,6 +243,95 @@ pub fn reset(
     }
     let previous = if count > 0 { level_of(rank) } else { None };
     if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
+        let changed = ChangedUser {
+            user_key: key,
+            user_id: user_id.to_string(),
+            email,
+            name,
+            change,
+        };
+        outbox::enqueue(conn, account, &[changed])?;
+    }
+    Ok(true)
+}
+
+/// A user's level, by email; `None` when unscored or unknown (also for an unknown account).
+pub fn user_level(
+    conn: &Connection,
+    account: AccountId,
+    email: &str,
+) -> Result<Option<RiskLevel>, StoreError> {
+    let Some(account_key) = account_key_opt(conn, account)? else {
+        return Ok(None);
+    };
+    let rank = conn
+        .prepare_cached(
+            "SELECT risk_rank FROM users
+             WHERE account_key = ?1 AND email = ?2 AND risk_event_count > 0",
+        )?
+        .query_row(params![account_key, email], |r| r.get::<_, i64>(0))
+        .optional()?;
+    Ok(rank.and_then(level_of))
+}
+
+/// Spec 6.2: a risk event at `high` recorded by an administrator, until the next reset.
+pub fn confirm_compromised(
+    conn: &Connection,
+    cache: &Mutex<UserCache>,
+    account: AccountId,
+    user_id: Uuid,
+    evidence: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let account_key = account_key(conn, account)?;
+    let user = conn
+        .prepare_cached(
+            "SELECT key, risk_event_count, risk_rank, email, name FROM users
+             WHERE account_key = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![account_key, user_id.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((key, count, rank, email, name)) = user else {
+        return Ok(false);
+    };
+    // The writer's copy of the user's level is now outdated; the next batch reads it back.
+    if let Ok(mut cache) = cache.lock() {
+        cache.forget(account_key, &email);
+    }
+    let now = now_ms();
+    conn.prepare_cached(
+        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+    )?
+    .execute(params![
+        Uuid::new_v4().to_string(),
+        account_key,
+        key,
+        CONFIRMED_COMPROMISED,
+        rank_of(RiskLevel::High),
+        now,
+        evidence.to_string(),
+    ])?;
+    conn.prepare_cached(
+        "UPDATE users SET risk_rank = MAX(risk_rank, ?2), risk_event_count = risk_event_count + 1,
+         last_risk_event_at = MAX(COALESCE(last_risk_event_at, ?3), ?3) WHERE key = ?1",
+    )?
+    .execute(params![key, rank_of(RiskLevel::High), now])?;
+    if count == 0 {
+        adjust_scored(conn, account_key, 1)?;
+    }
+    let previous = if count > 0 { level_of(rank) } else { None };
+    let current = Some(RiskLevel::High);
+    if let Some(change) =
+        LevelChange::between(previous, current, ChangeCause::ConfirmedCompromised, now)
+    {
         let changed = ChangedUser {
             user_key: key,
             user_id: user_id.to_string(),

@@ -1,4 +1,4 @@
-//! `ztrisk users list|show|reset`.
+//! `ztrisk users list|show|reset|confirm-compromised`.
 
 use super::table::{Table, fields};
 use super::{AccountArg, ApiArgs, connect, print_json, time};
@@ -35,6 +35,24 @@ Example:
     Reset {
         /// User id (UUID) or email.
         user: String,
+        #[command(flatten)]
+        account: AccountArg,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Confirm a user compromised: high until the next reset, with the reason and who said so
+    /// in the evidence.
+    #[command(after_help = "\
+USER is a user id, or the email of a user at risk (a user not at risk is found by id only).
+
+Example:
+  ztrisk users confirm-compromised ana.0@example.com --reason \"token found in a public repo\"")]
+    ConfirmCompromised {
+        /// User id (UUID) or email.
+        user: String,
+        /// Why, for the evidence (at most 1024 characters).
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         account: AccountArg,
         #[command(flatten)]
@@ -146,6 +164,28 @@ pub async fn run(api: &ApiArgs, command: UsersCommand) -> anyhow::Result<()> {
             } else {
                 let who = email.map(|e| format!("{e} ({user_id})")).unwrap_or(user_id);
                 println!("reset {who}: unscored until a new risk event");
+                Ok(())
+            }
+        }
+        UsersCommand::ConfirmCompromised {
+            user,
+            reason,
+            account,
+            output,
+        } => {
+            let account = account.require()?;
+            let client = connect(api)?;
+            let (user_id, email) = resolve(&client, &account, &user).await?;
+            client
+                .zero_trust()
+                .risk_scoring()
+                .confirm_compromised(&account, &user_id, reason.as_deref())
+                .await?;
+            if output.json {
+                print_json(&serde_json::json!({"user_id": user_id, "confirmed_compromised": true}))
+            } else {
+                let who = email.map(|e| format!("{e} ({user_id})")).unwrap_or(user_id);
+                println!("confirmed {who} compromised: high until the next reset");
                 Ok(())
             }
         }
