@@ -31,7 +31,8 @@ def mixed_event(rng, i, prefix, users, t0):
     r = rng.random()
     if r < 0.35:
         lat, lon = CITIES[user % len(CITIES)] if rng.random() < 0.98 else rng.choice(CITIES)
-        base.update(type="access_login", success=rng.random() > 0.1, ip="198.51.100.%d" % (user % 250 + 1),
+        # One address per city: two logins from one IP are never travel (spec 6.1).
+        base.update(type="access_login", success=rng.random() > 0.1, ip="198.51.100.%d" % (CITIES.index((lat, lon)) + 1),
                     location={"lat": lat, "lon": lon}, app="Jira")
     elif r < 0.6:
         base.update(type="gateway_dns", query=f"site{rng.randrange(1000)}.example",

@@ -317,11 +317,15 @@ def test_settings_are_updated_merged_and_validated(tenant: Tenant) -> None:
     typed method: unknown keys in the TypedDict are passed through as they are."""
     api = tenant.client.zero_trust.risk_scoring.behaviours
     default = tenant.client.get(behaviors_path(tenant.account), cast_to=object)["result"]["behaviors"]
-    assert default["high_dlp"]["settings"] == {"threshold": 15, "window_seconds": 60}
-    assert default["imp_travel"]["settings"] == {"max_speed_kmh": 900, "min_distance_km": 100}
-    assert default["failed_logins"]["settings"] == {"threshold": 10, "window_seconds": 300}
-    assert default["crowdstrike_low_zta"]["settings"] == {"max_score": 50}
-    assert default["crowdstrike_medium_zta"]["settings"] == {"max_score": 79}
+    # Every behavior has the controls of api.md 6.1; impossible travel also its networks.
+    controls = {"exclude_users": [], "monitor_only": False, "expire_after_days": 0}
+    assert default["high_dlp"]["settings"] == {"threshold": 15, "window_seconds": 60, **controls}
+    assert default["imp_travel"]["settings"] == {
+        "max_speed_kmh": 900, "min_distance_km": 100, "trusted_networks": [], "same_ip_is_same_place": True, **controls}
+    assert default["failed_logins"]["settings"] == {"threshold": 10, "window_seconds": 300, **controls}
+    assert default["crowdstrike_low_zta"]["settings"] == {"max_score": 50, **controls}
+    assert default["crowdstrike_medium_zta"]["settings"] == {"max_score": 79, **controls}
+    assert default["sentinel_one"]["settings"] == controls
 
     result = api.update(
         account_id=tenant.account,
@@ -330,12 +334,12 @@ def test_settings_are_updated_merged_and_validated(tenant: Tenant) -> None:
     assert state(result)["high_dlp"] == (True, "high")
     got = tenant.client.get(behaviors_path(tenant.account), cast_to=object)["result"]["behaviors"]["high_dlp"]
     # keys left out of `settings` keep their value
-    assert got["settings"] == {"threshold": 3, "window_seconds": 60}
+    assert got["settings"] == {"threshold": 3, "window_seconds": 60, **controls}
 
     # an update without `settings` leaves them as they are
     api.update(account_id=tenant.account, behaviors={"high_dlp": {"enabled": False, "risk_level": "low"}})
     got = tenant.client.get(behaviors_path(tenant.account), cast_to=object)["result"]["behaviors"]["high_dlp"]
-    assert (got["enabled"], got["risk_level"], got["settings"]) == (False, "low", {"threshold": 3, "window_seconds": 60})
+    assert (got["enabled"], got["risk_level"], got["settings"]) == (False, "low", {"threshold": 3, "window_seconds": 60, **controls})
 
     before = tenant.client.get(behaviors_path(tenant.account), cast_to=object)["result"]
     with pytest.raises(cloudflare.BadRequestError) as excinfo:

@@ -80,9 +80,12 @@ def post_events(v4: str, account: str, token: str, events: list[dict[str, Any]])
 
 
 def login(email: str, seconds: float, location: dict[str, float] | None = None, *, success: bool = True,
-          id: str | None = None, ip: str = "203.0.113.7") -> dict[str, Any]:
+          id: str | None = None, ip: str | None = None) -> dict[str, Any]:
+    location = location or LONDON
+    # One address per place: two logins from one IP are never travel (api.md 6.1).
+    ip = ip or f"203.0.113.{int(abs(location['lat'] * 7 + location['lon'])) % 250 + 1}"
     event: dict[str, Any] = {"type": "access_login", "timestamp": ts(seconds), "user": {"email": email},
-                             "success": success, "ip": ip, "location": location or LONDON}
+                             "success": success, "ip": ip, "location": location}
     if id is not None:
         event["id"] = id
     return event

@@ -221,7 +221,8 @@ impl<K> Touched<K> {
         // Most events (clean DNS, healthy posture) change nothing: those users need no write.
         self.state_dirty |= self.user.state != before;
         self.row_dirty |= !detections.is_empty();
-        for detection in &detections {
+        // Monitor-only detections are stored and shown, but never count (spec 6.1).
+        for detection in detections.iter().filter(|d| !d.monitor_only) {
             if Some(detection.risk_level) > self.user.score.level {
                 self.raised_by = Some(detection.behavior.clone());
             }
@@ -261,6 +262,8 @@ mod tests {
             risk_level: level,
             timestamp,
             details: serde_json::Value::Null,
+            monitor_only: false,
+            expire_after_days: 0,
         }
     }
 
@@ -301,6 +304,8 @@ mod tests {
                 risk_level: level,
                 timestamp: 1,
                 details: serde_json::Value::Null,
+                monitor_only: false,
+                expire_after_days: 0,
             };
             if Some(d.risk_level) > touched.user.score.level {
                 touched.raised_by = Some(d.behavior.clone());

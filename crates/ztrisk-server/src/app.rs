@@ -162,12 +162,13 @@ pub async fn serve(
 }
 
 /// Starts what runs beside the API: makes the first signing key if there is none, and runs the
-/// delivery worker until `stop` turns `true`.
+/// delivery worker and the expiry sweeper until `stop` turns `true`.
 pub async fn start_sharing(
     state: &AppState,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<ztrisk_deliver::worker::WorkerHandle, Box<dyn std::error::Error + Send + Sync>> {
     ztrisk_deliver::keyring::ensure_signing_key(state.store.as_ref()).await?;
+    crate::expiry::spawn(state.clone(), stop.clone());
     let context = ztrisk_deliver::send::Context {
         public_url: state.config.public_url.clone(),
         own_urls: state.sharing.own_urls.clone(),

@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod cache;
 mod error;
+pub mod expiry;
 mod query;
 mod rate_limit;
 mod request_id;

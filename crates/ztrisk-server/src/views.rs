@@ -24,13 +24,14 @@ pub fn result_info<T>(page: &Page<T>, paging: Paging) -> wire::ResultInfo {
     }
 }
 
-/// GET and PUT `/behaviors`: the catalog order, with the settings of predefined behaviors.
+/// GET and PUT `/behaviors`: the catalog order, each with its settings (thresholds, then the
+/// controls of spec 6.1).
 pub fn behaviors(behaviors: &AccountBehaviors) -> wire::Behaviors {
     wire::Behaviors {
         behaviors: behaviors
             .iter()
-            .map(|(id, name, description, specs, config)| {
-                let settings = (!specs.is_empty()).then(|| config.settings.to_json(specs));
+            .map(|(id, name, description, _, config)| {
+                let settings = Some(config.settings_json(id));
                 let behavior = wire::Behavior {
                     name: Some(name.to_owned()),
                     description: Some(description.to_owned()),

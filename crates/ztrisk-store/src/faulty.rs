@@ -2,9 +2,10 @@
 //! (`testing` feature).
 
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
-    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -172,6 +173,10 @@ impl RiskStore for FaultyStore {
         email: &str,
     ) -> Result<Option<RiskLevel>, StoreError> {
         self.inner.user_level(account, email).await
+    }
+
+    async fn expire_risk(&self, now: i64, limit: usize) -> Result<ExpiryOutcome, StoreError> {
+        self.inner.expire_risk(now, limit).await
     }
 
     async fn confirm_compromised(

@@ -41,9 +41,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use model::{
     Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging,
+    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    UserSummary, Webhook, WebhookFields,
 };
 use uuid::Uuid;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -181,6 +181,11 @@ pub trait RiskStore: Send + Sync + 'static {
         user_id: Uuid,
         actor: &Actor,
     ) -> Result<bool, StoreError>;
+
+    /// Applies expiry (spec 6.1) to the users with a risk event that stopped counting by `now`
+    /// (unix ms), at most `limit` of them: their level, count and summary entry are recomputed
+    /// from what still counts, and a level that changes is a level change for the outbox.
+    async fn expire_risk(&self, now: i64, limit: usize) -> Result<ExpiryOutcome, StoreError>;
 
     /// Records that an administrator confirmed the user compromised: a risk event at `high`
     /// with `evidence`, counted until the next reset, and a level change for the outbox.

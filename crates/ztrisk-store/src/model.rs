@@ -413,3 +413,14 @@ pub enum RetireOutcome {
     /// The active key cannot be retired: rotate first.
     Active,
 }
+
+/// What one expiry sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiryOutcome {
+    /// Users whose risk was recomputed.
+    pub users: u64,
+    /// Users whose level changed.
+    pub level_changes: u64,
+    /// Deliveries those changes queued.
+    pub deliveries_queued: u64,
+}

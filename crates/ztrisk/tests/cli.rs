@@ -1278,3 +1278,57 @@ async fn users_confirm_compromised() {
         .await;
     assert_eq!(unknown.code, 4, "{}", unknown.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behaviors_set_takes_list_and_boolean_settings() {
+    let server = TestServer::start().await;
+    let mut s = Session::new(&server);
+    let set = s
+        .run(&[
+            "behaviors",
+            "set",
+            "imp_travel",
+            "--setting",
+            "trusted_networks=10.0.0.0/8, 203.0.113.0/24",
+            "--setting",
+            "exclude_users=svc-*@example.com",
+            "--setting",
+            "monitor_only=true",
+        ])
+        .await;
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let shown = s.run(&["behaviors", "get", "--json"]).await;
+    let shown: serde_json::Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    let settings = &shown["behaviors"]["imp_travel"]["settings"];
+    assert_eq!(
+        settings["trusted_networks"],
+        serde_json::json!(["10.0.0.0/8", "203.0.113.0/24"]),
+        "{shown}"
+    );
+    assert_eq!(
+        settings["exclude_users"],
+        serde_json::json!(["svc-*@example.com"])
+    );
+    assert_eq!(settings["monitor_only"], true);
+    let table = s.run(&["behaviors", "get"]).await;
+    assert!(
+        table
+            .stdout
+            .contains("trusted_networks=10.0.0.0/8,203.0.113.0/24")
+            && !table.stdout.contains("expire_after_days"),
+        "{}",
+        table.stdout
+    );
+    let bad = s
+        .run(&[
+            "behaviors",
+            "set",
+            "imp_travel",
+            "--setting",
+            "trusted_networks=nope",
+        ])
+        .await;
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("trusted_networks/0"), "{}", bad.stderr);
+}

@@ -1,4 +1,5 @@
 use super::catalog::Predefined;
+use super::controls::Controls;
 use super::settings::{SettingSpec, Settings};
 use super::update::BehaviorUpdate;
 use crate::{BehaviorId, RiskLevel};
@@ -14,6 +15,8 @@ pub struct BehaviorConfig {
     pub risk_level: RiskLevel,
     /// Complete settings for predefined behaviors that have any; empty otherwise.
     pub settings: Settings,
+    /// Exclusions, monitor-only, expiry (and impossible travel's networks): spec 6.1.
+    pub controls: Controls,
 }
 
 impl BehaviorConfig {
@@ -23,7 +26,19 @@ impl BehaviorConfig {
             enabled: false,
             risk_level: predefined.default_level(),
             settings: Settings::defaults(predefined.setting_specs()),
+            controls: Controls::default(),
         }
+    }
+
+    /// The `settings` object of behavior `id`, as served and as stored: its thresholds, then
+    /// its controls.
+    pub fn settings_json(&self, id: &str) -> BTreeMap<String, serde_json::Value> {
+        let predefined = Predefined::from_id(id);
+        let specs = predefined.map_or(&[][..], Predefined::setting_specs);
+        let mut out = self.settings.to_json(specs);
+        let imp_travel = predefined == Some(Predefined::ImpTravel);
+        out.extend(self.controls.to_json(imp_travel));
+        out
     }
 }
 
@@ -59,6 +74,7 @@ impl AccountBehaviors {
                         enabled,
                         risk_level,
                         settings: Settings::from_stored(p.setting_specs(), &settings),
+                        controls: Controls::from_stored(&settings, p == Predefined::ImpTravel),
                     }
                 }
                 None => {
@@ -68,6 +84,7 @@ impl AccountBehaviors {
                             enabled,
                             risk_level,
                             settings: Settings::default(),
+                            controls: Controls::from_stored(&settings, false),
                         },
                     );
                 }
@@ -125,12 +142,16 @@ impl AccountBehaviors {
                         enabled: entry.enabled,
                         risk_level: entry.risk_level,
                         settings: Settings::default(),
+                        controls: Controls::default(),
                     }),
             };
             config.enabled = entry.enabled;
             config.risk_level = entry.risk_level;
             for (key, value) in &entry.settings {
                 config.settings.set(*key, *value);
+            }
+            for value in &entry.controls {
+                config.controls.set(value);
             }
             changed.push((id.clone(), config.clone()));
         }
@@ -198,17 +219,19 @@ mod tests {
         let changed = all.apply(&update(json!({"behaviors": {
             "zeta": {"enabled": false, "risk_level": "high"},
             "alpha": {"enabled": true, "risk_level": "low"},
-            "failed_logins": {"enabled": true, "risk_level": "high", "settings": {"threshold": 3}}
+            "failed_logins": {"enabled": true, "risk_level": "high", "settings": {"threshold": 3}},
+            "imp_travel": {"enabled": true, "risk_level": "high",
+                           "settings": {"trusted_networks": ["10.0.0.0/8"], "same_ip_is_same_place": false}},
+            "gamma": {"enabled": true, "risk_level": "low",
+                      "settings": {"exclude_users": ["svc-*@example.com"], "monitor_only": true, "expire_after_days": 30}}
         }})));
         let rows = changed.into_iter().map(|(id, c)| {
-            let specs = Predefined::from_id(id.as_str())
-                .map(|p| p.setting_specs())
-                .unwrap_or(&[]);
-            let settings = serde_json::to_value(c.settings.to_json(specs)).unwrap_or_default();
+            let settings = serde_json::to_value(c.settings_json(id.as_str())).unwrap_or_default();
             (id, c.enabled, c.risk_level, settings)
         });
         assert_eq!(AccountBehaviors::from_stored(rows), all);
         let ids: Vec<_> = all.iter().map(|(id, ..)| id).skip(9).collect();
-        assert_eq!(ids, ["alpha", "zeta"]);
+        assert_eq!(ids, ["alpha", "gamma", "zeta"]);
+        assert!(all.get("gamma").is_some_and(|c| c.controls.monitor_only));
     }
 }

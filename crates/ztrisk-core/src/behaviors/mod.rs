@@ -3,10 +3,12 @@
 
 mod catalog;
 mod config;
+pub mod controls;
 mod settings;
 mod update;
 
 pub use catalog::Predefined;
 pub use config::{AccountBehaviors, BehaviorConfig, CUSTOM_DESCRIPTION};
+pub use controls::{ControlValue, Controls};
 pub use settings::{SettingKey, SettingSpec, Settings};
 pub use update::{BehaviorUpdate, EntryUpdate};

@@ -1,4 +1,5 @@
 use super::catalog::Predefined;
+use super::controls::{self, ControlValue, Controls};
 use super::settings::SettingKey;
 use crate::field_error::pointer_join;
 use crate::{BehaviorId, FieldError, RiskLevel};
@@ -16,6 +17,8 @@ pub struct EntryUpdate {
     pub enabled: bool,
     pub risk_level: RiskLevel,
     pub settings: Vec<(SettingKey, f64)>,
+    /// The controls it names (spec 6.1).
+    pub controls: Vec<ControlValue>,
 }
 
 const LEVELS: &str = "one of \"low\", \"medium\", \"high\"";
@@ -129,8 +132,8 @@ fn parse_entry(
         }
     };
 
-    let settings = match fields.get("settings") {
-        None | Some(Value::Null) => Vec::new(),
+    let (settings, controls) = match fields.get("settings") {
+        None | Some(Value::Null) => (Vec::new(), Vec::new()),
         Some(value) => parse_settings(id, value, &pointer_join(pointer, "settings"), errors),
     };
 
@@ -141,6 +144,7 @@ fn parse_entry(
         enabled: enabled?,
         risk_level: risk_level?,
         settings,
+        controls,
     })
 }
 
@@ -149,25 +153,32 @@ fn parse_settings(
     value: &Value,
     pointer: &str,
     errors: &mut Vec<FieldError>,
-) -> Vec<(SettingKey, f64)> {
-    let specs = Predefined::from_id(id.as_str())
-        .map(|p| p.setting_specs())
-        .unwrap_or(&[]);
+) -> (Vec<(SettingKey, f64)>, Vec<ControlValue>) {
+    let predefined = Predefined::from_id(id.as_str());
+    let specs = predefined.map_or(&[][..], Predefined::setting_specs);
+    let imp_travel = predefined == Some(Predefined::ImpTravel);
     let Some(given) = value.as_object() else {
         errors.push(FieldError::new(pointer, "expected an object of settings"));
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let known = || {
-        if specs.is_empty() {
-            format!("`{id}` has no settings")
-        } else {
-            let names: Vec<_> = specs.iter().map(|s| s.key.name()).collect();
-            format!("known settings of `{id}`: {}", names.join(", "))
-        }
+        let names: Vec<_> = specs
+            .iter()
+            .map(|s| s.key.name())
+            .chain(Controls::keys(imp_travel))
+            .collect();
+        format!("known settings of `{id}`: {}", names.join(", "))
     };
     let mut settings = Vec::with_capacity(given.len());
+    let mut controls = Vec::new();
     for (key, raw) in given {
         let key_ptr = pointer_join(pointer, key);
+        if Controls::keys(imp_travel).any(|k| k == key) {
+            if let Some(value) = controls::parse(key, raw, &key_ptr, errors) {
+                controls.push(value);
+            }
+            continue;
+        }
         match specs.iter().find(|s| s.key.name() == key) {
             None => errors.push(FieldError::new(
                 key_ptr,
@@ -179,7 +190,7 @@ fn parse_settings(
             },
         }
     }
-    settings
+    (settings, controls)
 }
 
 #[cfg(test)]

@@ -106,6 +106,18 @@ pub struct Detection {
     /// The evidence: behavior id, the input events that triggered it, measured values and the
     /// thresholds they were compared with.
     pub details: serde_json::Value,
+    /// The behavior was monitor-only: the detection is recorded and shown, never counted.
+    pub monitor_only: bool,
+    /// The behavior's `expire_after_days` when detected (0: never).
+    pub expire_after_days: u32,
+}
+
+impl Detection {
+    /// When the risk event stops counting, if it ever counts and ever expires.
+    pub fn expires_at(&self, detected_at: i64) -> Option<i64> {
+        (!self.monitor_only && self.expire_after_days > 0)
+            .then(|| detected_at.saturating_add(i64::from(self.expire_after_days) * 86_400_000))
+    }
 }
 
 /// A non-windowed behavior fires at most once per user in this much event time (ms).
@@ -147,7 +159,7 @@ pub fn detect(state: &mut UserState, event: &Event, config: &AccountBehaviors) -
             if verdict.trim().eq_ignore_ascii_case("malicious") {
                 let p = Predefined::MaliciousFile;
                 let cfg = config.predefined(p);
-                if cfg.enabled && state.fire_predefined(p, event.timestamp) {
+                if applies(cfg, event) && state.fire_predefined(p, event.timestamp) {
                     let mut d = evidence::base(p.id(), [evidence::event(event)]);
                     d.insert("verdict".into(), Value::from(verdict.as_str()));
                     emit(&mut out, p, cfg, event, d);
@@ -159,6 +171,32 @@ pub fn detect(state: &mut UserState, event: &Event, config: &AccountBehaviors) -
     }
     state.compact();
     out
+}
+
+/// Whether a behavior may detect anything in this user's event: enabled, and the user not
+/// excluded from it.
+fn applies(cfg: &BehaviorConfig, event: &Event) -> bool {
+    cfg.enabled && !cfg.controls.excludes(&event.user.email)
+}
+
+/// The detection of `behavior`, marked when the behavior is monitor-only.
+fn detection(
+    behavior: BehaviorId,
+    cfg: &BehaviorConfig,
+    event: &Event,
+    mut details: Map<String, Value>,
+) -> Detection {
+    if cfg.controls.monitor_only {
+        details.insert("monitor_only".into(), Value::Bool(true));
+    }
+    Detection {
+        behavior,
+        risk_level: cfg.risk_level,
+        timestamp: event.timestamp,
+        details: Value::Object(details),
+        monitor_only: cfg.controls.monitor_only,
+        expire_after_days: cfg.controls.expire_after_days,
+    }
 }
 
 /// A predefined behavior's setting, or its catalog default.
@@ -180,12 +218,7 @@ fn emit(
 ) {
     // Predefined ids always parse; the `if let` only keeps this free of `unwrap`.
     if let Ok(behavior) = p.id().parse::<BehaviorId>() {
-        out.push(Detection {
-            behavior,
-            risk_level: cfg.risk_level,
-            timestamp: event.timestamp,
-            details: Value::Object(details),
-        });
+        out.push(detection(behavior, cfg, event, details));
     }
 }
 
@@ -201,10 +234,22 @@ fn imp_travel(
     if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
         return;
     }
+    let p = Predefined::ImpTravel;
+    let cfg = config.predefined(p);
+    let ip = match &event.kind {
+        EventKind::AccessLogin { ip, .. } => *ip,
+        _ => None,
+    };
+    // A VPN's or an office's egress says nothing about where the user is: such logins are
+    // neither compared nor remembered.
+    if ip.is_some_and(|ip| cfg.controls.trusts(ip)) {
+        return;
+    }
     let current = state::Login {
         ts: event.timestamp,
         lat: lat as f32,
         lon: lon as f32,
+        ip: state::IpTag::of(ip),
     };
     let Some(previous) = state.login else {
         state.login = Some(current);
@@ -213,10 +258,11 @@ fn imp_travel(
     if current.ts >= previous.ts {
         state.login = Some(current);
     }
-
-    let p = Predefined::ImpTravel;
-    let cfg = config.predefined(p);
-    if !cfg.enabled {
+    if !applies(cfg, event) {
+        return;
+    }
+    // GeoIP databases move addresses between places: one IP is one place.
+    if cfg.controls.same_ip_is_same_place && current.ip.same_known(previous.ip) {
         return;
     }
     let max_speed_kmh = setting(cfg, p, SettingKey::MaxSpeedKmh);
@@ -291,7 +337,7 @@ fn windowed(
     let (Some(&first), Some(&last)) = (buf.first(), buf.last()) else {
         return;
     };
-    if !(cfg.enabled && buf.len() == threshold && last.saturating_sub(first) <= window_ms) {
+    if !(applies(cfg, event) && buf.len() == threshold && last.saturating_sub(first) <= window_ms) {
         return;
     }
     // The counted events are consumed whether or not the quiet rule lets the detection out.
@@ -337,7 +383,7 @@ fn posture(
             };
             let p = Predefined::SentinelOne;
             let cfg = config.predefined(p);
-            if cfg.enabled && state.fire_predefined(p, event.timestamp) {
+            if applies(cfg, event) && state.fire_predefined(p, event.timestamp) {
                 let mut d = evidence::base(p.id(), [evidence::event(event)]);
                 d.insert("active_threats".into(), Value::from(threats));
                 emit(out, p, cfg, event, d);
@@ -362,7 +408,7 @@ fn posture(
                 }
                 (medium, medium_cfg, medium_max, Some(low_max))
             };
-            if cfg.enabled && state.fire_predefined(p, event.timestamp) {
+            if applies(cfg, event) && state.fire_predefined(p, event.timestamp) {
                 let mut d = evidence::base(p.id(), [evidence::event(event)]);
                 d.insert("zta_score".into(), Value::from(score));
                 d.insert("max_score".into(), evidence::number(max));
@@ -394,7 +440,7 @@ fn dns(
             continue;
         }
         let cfg = config.predefined(p);
-        if cfg.enabled && state.fire_predefined(p, event.timestamp) {
+        if applies(cfg, event) && state.fire_predefined(p, event.timestamp) {
             let matched: Vec<Value> = categories
                 .iter()
                 .filter(|c| in_family(c, family))
@@ -417,7 +463,7 @@ fn external(
     let Some(cfg) = config.get(behavior.as_str()) else {
         return;
     };
-    if !cfg.enabled {
+    if !applies(cfg, event) {
         return;
     }
     let fire = match Predefined::from_id(behavior.as_str()) {
@@ -429,12 +475,7 @@ fn external(
     }
     let mut d = evidence::base(behavior.as_str(), [evidence::event(event)]);
     d.insert("source".into(), Value::from("external"));
-    out.push(Detection {
-        behavior: behavior.clone(),
-        risk_level: cfg.risk_level,
-        timestamp: event.timestamp,
-        details: Value::Object(d),
-    });
+    out.push(detection(behavior.clone(), cfg, event, d));
 }
 
 #[cfg(test)]

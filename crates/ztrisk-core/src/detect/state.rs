@@ -9,8 +9,8 @@
 //! ```text
 //! u8      version (1)
 //! u8      flags: 1 login, 2 high_dlp window, 4 failed_logins window,
-//!                8 predefined firings, 16 custom firings (other bits must be 0)
-//! login:  zigzag-varint ts, f32 LE lat, f32 LE lon
+//!                8 predefined firings, 16 custom firings, 32 login IP (other bits must be 0)
+//! login:  zigzag-varint ts, f32 LE lat, f32 LE lon, then with flag 32 a u32 LE IP tag (>= 2)
 //! window: varint n (1..=MAX_WINDOW_LEN), zigzag-varint first ts, n-1 varint deltas (sorted)
 //! fired:  varint n (1..=9), n × (u8 predefined index, zigzag-varint ts), indices increasing
 //! custom: varint n (1..=MAX_CUSTOM_SUPPRESSIONS), n × (u8 len, id bytes, zigzag-varint ts),
@@ -29,6 +29,7 @@ const F_DLP: u8 = 2;
 const F_FAILED: u8 = 4;
 const F_FIRED: u8 = 8;
 const F_CUSTOM: u8 = 16;
+const F_LOGIN_IP: u8 = 32;
 
 /// The remembered successful login (the latest by event time).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +37,49 @@ pub(super) struct Login {
     pub(super) ts: i64,
     pub(super) lat: f32,
     pub(super) lon: f32,
+    /// Which IP it came from, for `same_ip_is_same_place`.
+    pub(super) ip: IpTag,
+}
+
+/// A 32-bit tag of an IP address (FNV-1a of its canonical octets), so the state stays small: 4
+/// bytes instead of 16. Two addresses sharing a tag (about one pair in four billion) would be
+/// taken for one place. `1` stands for "no IP"; it is also the niche that keeps
+/// `Option<Login>` as small as `Login`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct IpTag(std::num::NonZeroU32);
+
+const NO_IP: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
+
+impl IpTag {
+    pub(super) fn of(ip: Option<std::net::IpAddr>) -> Self {
+        let Some(ip) = ip else {
+            return Self(NO_IP);
+        };
+        let octets: Vec<u8> = match ip.to_canonical() {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        let hash = octets.iter().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+        });
+        // 0 and 1 are not tags of an address.
+        Self(std::num::NonZeroU32::new(hash.max(2)).unwrap_or(NO_IP))
+    }
+
+    fn known(self) -> Option<u32> {
+        (self.0 != NO_IP).then_some(self.0.get())
+    }
+
+    fn from_stored(tag: u32) -> Option<Self> {
+        std::num::NonZeroU32::new(tag)
+            .filter(|t| t.get() >= 2)
+            .map(Self)
+    }
+
+    /// Both logins came from the same known IP.
+    pub(super) fn same_known(self, other: IpTag) -> bool {
+        self.known().is_some() && self == other
+    }
 }
 
 /// Everything detection remembers about one user between events.
@@ -82,8 +126,11 @@ impl UserState {
     pub fn encode(&self) -> Vec<u8> {
         let extra = self.extra.as_deref().filter(|e| !e.is_empty());
         let mut flags = 0;
-        if self.login.is_some() {
+        if let Some(login) = self.login {
             flags |= F_LOGIN;
+            if login.ip.known().is_some() {
+                flags |= F_LOGIN_IP;
+            }
         }
         if let Some(e) = extra {
             for (set, bit) in [
@@ -104,6 +151,9 @@ impl UserState {
             put_varint(&mut out, zigzag(login.ts));
             out.extend_from_slice(&login.lat.to_le_bytes());
             out.extend_from_slice(&login.lon.to_le_bytes());
+            if let Some(tag) = login.ip.known() {
+                out.extend_from_slice(&tag.to_le_bytes());
+            }
         }
         if let Some(e) = extra {
             for window in [&e.dlp, &e.failed] {
@@ -141,7 +191,9 @@ impl UserState {
             return None;
         }
         let flags = r.byte()?;
-        if flags & !(F_LOGIN | F_DLP | F_FAILED | F_FIRED | F_CUSTOM) != 0 {
+        if flags & !(F_LOGIN | F_DLP | F_FAILED | F_FIRED | F_CUSTOM | F_LOGIN_IP) != 0
+            || (flags & F_LOGIN_IP != 0 && flags & F_LOGIN == 0)
+        {
             return None;
         }
         let login = if flags & F_LOGIN != 0 {
@@ -151,7 +203,12 @@ impl UserState {
             if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
                 return None;
             }
-            Some(Login { ts, lat, lon })
+            let ip = if flags & F_LOGIN_IP != 0 {
+                IpTag::from_stored(u32::from_le_bytes(r.array()?))?
+            } else {
+                IpTag(NO_IP)
+            };
+            Some(Login { ts, lat, lon, ip })
         } else {
             None
         };

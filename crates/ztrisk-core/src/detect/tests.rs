@@ -1,4 +1,4 @@
-use super::state::{Extra, Login};
+use super::state::{Extra, IpTag, Login};
 use super::*;
 use crate::behaviors::BehaviorUpdate;
 use crate::events::UserRef;
@@ -1047,8 +1047,10 @@ fn encode_decode_examples() {
 
 fn arb_state() -> impl Strategy<Value = UserState> {
     let ts = -62_000_000_000_000i64..253_000_000_000_000i64;
-    let login = proptest::option::of((ts.clone(), -90.0f32..=90.0, -180.0f32..=180.0))
-        .prop_map(|l| l.map(|(ts, lat, lon)| Login { ts, lat, lon }));
+    let ip = proptest::option::of(any::<[u8; 4]>())
+        .prop_map(|ip| IpTag::of(ip.map(std::net::IpAddr::from)));
+    let login = proptest::option::of((ts.clone(), -90.0f32..=90.0, -180.0f32..=180.0, ip))
+        .prop_map(|l| l.map(|(ts, lat, lon, ip)| Login { ts, lat, lon, ip }));
     let window = proptest::collection::vec(any::<i64>(), 0..40).prop_map(|mut v| {
         v.sort_unstable();
         v
@@ -1190,4 +1192,139 @@ proptest! {
             prop_assert_eq!(decoded.as_ref(), Some(&state));
         }
     }
+}
+
+// ---------------------------------------------------------------- controls (spec 6.1)
+
+fn login_from(ts: i64, place: (f64, f64), ip: &str) -> Event {
+    let mut e = login(ts, place);
+    if let EventKind::AccessLogin { ip: slot, .. } = &mut e.kind {
+        *slot = ip.parse().ok();
+    }
+    e
+}
+
+fn ids_of(state: &mut UserState, events: &[Event], config: &AccountBehaviors) -> Vec<String> {
+    events
+        .iter()
+        .flat_map(|e| detect(state, e, config))
+        .map(|d| d.behavior.to_string())
+        .collect()
+}
+
+#[test]
+fn trusted_networks_are_neither_compared_nor_remembered() {
+    let mut config = all_enabled();
+    update(
+        &mut config,
+        json!({"imp_travel": {"enabled": true, "risk_level": "high",
+        "settings": {"trusted_networks": ["10.0.0.0/8", "2001:db8::/32"]}}}),
+    );
+    let mut state = UserState::default();
+    // London, then "Sydney" through the VPN five minutes later: nothing, and the VPN login is
+    // not remembered, so New York an hour after London compares with London (too fast).
+    let events = [
+        login_from(T0, LONDON, "203.0.113.5"),
+        login_from(T0 + 5 * MIN, SYDNEY, "10.1.2.3"),
+        login_from(T0 + 10 * MIN, TOKYO, "2001:db8::7"),
+    ];
+    assert!(ids_of(&mut state, &events, &config).is_empty());
+    let later = [login_from(T0 + HOUR, NEW_YORK, "198.51.100.9")];
+    assert_eq!(ids_of(&mut state, &later, &config), ["imp_travel"]);
+}
+
+#[test]
+fn one_ip_is_one_place_unless_turned_off() {
+    let config = all_enabled();
+    let mut state = UserState::default();
+    let same_ip = [
+        login_from(T0, LONDON, "203.0.113.5"),
+        login_from(T0 + MIN, SYDNEY, "203.0.113.5"),
+    ];
+    assert!(
+        ids_of(&mut state, &same_ip, &config).is_empty(),
+        "a GeoIP database moved the IP"
+    );
+    // A late event from the same IP is also the same place.
+    let late = [login_from(T0 - 2 * MIN, TOKYO, "203.0.113.5")];
+    assert!(ids_of(&mut state, &late, &config).is_empty());
+    let mut off = all_enabled();
+    update(
+        &mut off,
+        json!({"imp_travel": {"enabled": true, "risk_level": "high",
+        "settings": {"same_ip_is_same_place": false}}}),
+    );
+    let mut state = UserState::default();
+    assert_eq!(ids_of(&mut state, &same_ip, &off), ["imp_travel"]);
+    // Without IPs, nothing is the same place.
+    let mut state = UserState::default();
+    let no_ip = [login(T0, LONDON), login(T0 + MIN, SYDNEY)];
+    assert_eq!(ids_of(&mut state, &no_ip, &config), ["imp_travel"]);
+    // The remembered IP survives the storage format.
+    let mut state = UserState::default();
+    detect(&mut state, &login_from(T0, LONDON, "203.0.113.5"), &config);
+    let mut back = UserState::decode(&state.encode()).unwrap_or_default();
+    assert_eq!(back, state);
+    assert!(
+        ids_of(
+            &mut back,
+            &[login_from(T0 + MIN, SYDNEY, "203.0.113.5")],
+            &config
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn excluded_users_are_never_detected_and_others_are() {
+    let mut config = all_enabled();
+    update(
+        &mut config,
+        json!({
+            "failed_logins": {"enabled": true, "risk_level": "medium",
+                              "settings": {"threshold": 2, "exclude_users": ["A@EXAMPLE.COM"]}},
+            "foo": {"enabled": true, "risk_level": "medium", "settings": {"exclude_users": ["*@example.com"]}},
+            "imp_travel": {"enabled": true, "risk_level": "high", "settings": {"exclude_users": ["svc-*@example.com"]}}
+        }),
+    );
+    let mut state = UserState::default();
+    let fails = [failed(T0), failed(T0 + SEC), failed(T0 + 2 * SEC)];
+    assert!(ids_of(&mut state, &fails, &config).is_empty());
+    let external = event(
+        T0,
+        EventKind::Behavior {
+            behavior: "foo".parse().unwrap_or_else(|e| panic!("{e:?}")),
+            details: None,
+        },
+    );
+    assert!(detect(&mut state, &external, &config).is_empty());
+    // a@example.com is not svc-*: impossible travel still applies to them.
+    let travel = [login(T0, LONDON), login(T0 + MIN, SYDNEY)];
+    assert_eq!(ids_of(&mut state, &travel, &config), ["imp_travel"]);
+}
+
+#[test]
+fn monitor_only_detections_are_marked_and_flagged() {
+    let mut config = all_enabled();
+    update(
+        &mut config,
+        json!({"malicious_file": {"enabled": true, "risk_level": "high",
+        "settings": {"monitor_only": true}}}),
+    );
+    let mut state = UserState::default();
+    let file = event(
+        T0,
+        EventKind::GatewayFile {
+            verdict: "malicious".into(),
+            action: "block".into(),
+            file_name: None,
+            sha256: None,
+        },
+    );
+    let got = one(detect(&mut state, &file, &config));
+    assert!(got.monitor_only);
+    assert_eq!(got.details["monitor_only"], true);
+    // Other behaviors are unaffected.
+    let got = one(detect(&mut state, &s1(T0, Some(1)), &config));
+    assert!(!got.monitor_only && got.details.get("monitor_only").is_none());
 }

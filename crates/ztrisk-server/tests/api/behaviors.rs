@@ -61,24 +61,34 @@ async fn get_lists_every_predefined_behavior_in_a_stable_order() {
     assert_eq!(behaviors["imp_travel"]["name"], "Impossible Travel");
     assert_eq!(behaviors["imp_travel"]["enabled"], false);
     assert_eq!(behaviors["imp_travel"]["risk_level"], "high");
+    // Every behavior has the controls of spec 6.1; impossible travel also its networks.
+    let controls = json!({"exclude_users": [], "monitor_only": false, "expire_after_days": 0});
+    let with = |extra: Value| {
+        let mut all = controls.clone();
+        if let (Some(all), Some(extra)) = (all.as_object_mut(), extra.as_object()) {
+            all.extend(extra.clone());
+        }
+        all
+    };
     assert_eq!(
         behaviors["imp_travel"]["settings"],
-        json!({"max_speed_kmh": 900, "min_distance_km": 100})
+        with(json!({"max_speed_kmh": 900, "min_distance_km": 100,
+                    "trusted_networks": [], "same_ip_is_same_place": true}))
     );
     assert_eq!(
         behaviors["high_dlp"]["settings"],
-        json!({"threshold": 15, "window_seconds": 60})
+        with(json!({"threshold": 15, "window_seconds": 60}))
     );
     assert_eq!(
         behaviors["failed_logins"]["settings"],
-        json!({"threshold": 10, "window_seconds": 300})
+        with(json!({"threshold": 10, "window_seconds": 300}))
     );
     assert_eq!(
         behaviors["crowdstrike_medium_zta"]["settings"],
-        json!({"max_score": 79})
+        with(json!({"max_score": 79}))
     );
     assert_eq!(behaviors["high_risk_domain"]["risk_level"], "low");
-    assert!(behaviors["sentinel_one"].get("settings").is_none());
+    assert_eq!(behaviors["sentinel_one"]["settings"], controls);
 }
 
 /// The object keys that follow `marker` in a JSON text, in the order they were written.
@@ -122,8 +132,11 @@ async fn put_merges_and_tunes_settings() {
     assert_eq!(result["imp_travel"]["enabled"], false);
     assert_eq!(result["imp_travel"]["risk_level"], "low");
     assert_eq!(
-        result["imp_travel"]["settings"],
-        json!({"max_speed_kmh": 1200, "min_distance_km": 50.5})
+        (
+            &result["imp_travel"]["settings"]["max_speed_kmh"],
+            &result["imp_travel"]["settings"]["min_distance_km"]
+        ),
+        (&json!(1200), &json!(50.5))
     );
     let (_, empty) = server
         .put_behaviors(&server.admin, r#"{"behaviors": {}}"#)
@@ -211,4 +224,161 @@ async fn concurrent_puts_of_different_behaviors_all_survive() {
     let (_, body) = server.get_behaviors(&server.admin).await;
     let count = body["result"]["behaviors"].as_object().map(|m| m.len());
     assert_eq!(count, Some(9 + 40));
+}
+
+#[tokio::test]
+async fn detection_controls_validate_show_and_apply() {
+    let server = TestServer::start().await;
+    // Every bad element is pointed at; nothing is changed.
+    let bad = r#"{"behaviors": {
+        "imp_travel": {"enabled": true, "risk_level": "high",
+                       "settings": {"trusted_networks": ["10.0.0.0/8", "10.0.0.0/40", 7], "same_ip_is_same_place": "no"}},
+        "high_dlp": {"enabled": true, "risk_level": "low", "settings": {"trusted_networks": []}},
+        "foo": {"enabled": true, "risk_level": "low",
+                "settings": {"exclude_users": ["ok@example.com", "has space"], "monitor_only": 1, "expire_after_days": 99999}}
+    }}"#;
+    let (status, body) = server.put_behaviors(&server.admin, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let mut got = pointers(&body);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "/behaviors/foo/settings/exclude_users/1",
+            "/behaviors/foo/settings/expire_after_days",
+            "/behaviors/foo/settings/monitor_only",
+            "/behaviors/high_dlp/settings/trusted_networks",
+            "/behaviors/imp_travel/settings/same_ip_is_same_place",
+            "/behaviors/imp_travel/settings/trusted_networks/1",
+            "/behaviors/imp_travel/settings/trusted_networks/2",
+        ]
+    );
+    let (_, unchanged) = server.get_behaviors(&server.admin).await;
+    assert!(unchanged["result"]["behaviors"].get("foo").is_none());
+
+    // Valid controls are merged, shown by GET and kept by the next update.
+    let good = r#"{"behaviors": {
+        "foo": {"enabled": true, "risk_level": "high",
+                "settings": {"exclude_users": ["svc-*@Example.com"], "monitor_only": true}},
+        "imp_travel": {"enabled": true, "risk_level": "high", "settings": {"trusted_networks": ["10.1.2.3/8"]}}
+    }}"#;
+    assert_eq!(
+        server.put_behaviors(&server.admin, good).await.0,
+        StatusCode::OK
+    );
+    let again = r#"{"behaviors": {"foo": {"enabled": true, "risk_level": "high", "settings": {"expire_after_days": 30}}}}"#;
+    assert_eq!(
+        server.put_behaviors(&server.admin, again).await.0,
+        StatusCode::OK
+    );
+    let (_, shown) = server.get_behaviors(&server.admin).await;
+    let behaviors = &shown["result"]["behaviors"];
+    assert_eq!(
+        behaviors["foo"]["settings"],
+        json!({"exclude_users": ["svc-*@example.com"], "monitor_only": true, "expire_after_days": 30})
+    );
+    assert_eq!(
+        behaviors["imp_travel"]["settings"]["trusted_networks"],
+        json!(["10.0.0.0/8"])
+    );
+
+    // Monitor-only: recorded and shown, marked, but it does not count; excluded users: nothing.
+    let signal = |id: &str, email: &str| {
+        json!({"id": id, "type": "behavior", "behavior": "foo", "timestamp": "2026-11-20T10:00:00Z",
+               "user": {"email": email}})
+    };
+    let events = Value::from(vec![
+        signal("s1", "ann@example.com"),
+        signal("s2", "svc-build@example.com"),
+    ]);
+    let (status, result) = server
+        .admin_call(Method::POST, "/events", Some(&events.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["result"]["risk_events"], 1, "{result}");
+    let (_, summary) = server.admin_call(Method::GET, "/summary", None).await;
+    assert_eq!(
+        summary["result"]["users"],
+        json!([]),
+        "monitor-only never counts"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn risk_expires_after_the_days_set_also_across_a_restart() {
+    let server = TestServer::start().await;
+    let enable = r#"{"behaviors": {
+        "bad_badge": {"enabled": true, "risk_level": "high", "settings": {"expire_after_days": 1}},
+        "odd_hours": {"enabled": true, "risk_level": "low"}
+    }}"#;
+    assert_eq!(
+        server.put_behaviors(&server.admin, enable).await.0,
+        StatusCode::OK
+    );
+    let hook = json!({"url": "http://127.0.0.1:9/hook"}).to_string();
+    let (_, hook) = server
+        .admin_call(Method::POST, "/webhooks", Some(&hook))
+        .await;
+    let hook_id = hook["result"]["id"].as_str().unwrap_or_default().to_owned();
+    // Expiry counts from detection, not from the event's time: a month-old event still counts.
+    let old = (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339();
+    let signal = |id: &str, behavior: &str| {
+        json!({"id": id, "type": "behavior", "behavior": behavior, "timestamp": old,
+               "user": {"email": "ivy@example.com"}})
+    };
+    let events = Value::from(vec![signal("e1", "bad_badge"), signal("e2", "odd_hours")]);
+    let (status, body) = server
+        .admin_call(Method::POST, "/events", Some(&events.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let level = |summary: &Value| {
+        summary["result"]["users"][0]
+            .get("max_risk_level")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (_, summary) = server.admin_call(Method::GET, "/summary", None).await;
+    assert_eq!(level(&summary), "high");
+
+    // Nothing is due yet; a restart keeps what is due when.
+    let now = chrono::Utc::now().timestamp_millis();
+    let none = server.store.expire_risk(now, 100).await.unwrap_or_default();
+    assert_eq!(none.users, 0);
+    let server = server.restart().await;
+    let later = now + 2 * 86_400_000;
+    let swept = server
+        .store
+        .expire_risk(later, 100)
+        .await
+        .unwrap_or_default();
+    assert_eq!((swept.users, swept.level_changes), (1, 1), "{swept:?}");
+    let (_, summary) = server.admin_call(Method::GET, "/summary", None).await;
+    assert_eq!(level(&summary), "low", "{summary}");
+    assert_eq!(summary["result"]["users"][0]["event_count"], 1);
+    // The drop is a level change, sent as the system's doing.
+    let (_, deliveries) = server
+        .admin_call(
+            Method::GET,
+            &format!("/webhooks/{hook_id}/deliveries"),
+            None,
+        )
+        .await;
+    let newest = &deliveries["result"][0];
+    assert_eq!(
+        (
+            newest["previous_level"].clone(),
+            newest["current_level"].clone()
+        ),
+        (json!("high"), json!("low")),
+        "{deliveries}"
+    );
+    // A second sweep finds nothing more to do.
+    let again = server
+        .store
+        .expire_risk(later, 100)
+        .await
+        .unwrap_or_default();
+    assert_eq!(again.users, 0);
+    server.shutdown().await;
 }

@@ -75,6 +75,15 @@ struct Case {
 
 const WHO: &str = "pat@example.com";
 
+/// One address per country: two logins from one IP are never travel (spec 6.1).
+fn ip_of(country: &str) -> &'static str {
+    if country == "GB" {
+        "81.2.69.160"
+    } else {
+        "203.0.113.7"
+    }
+}
+
 fn centroid(code: &str) -> Value {
     let c = ztrisk_ingest::centroids::of(code).unwrap_or_else(|| panic!("{code}"));
     json!({"lat": c.lat, "lon": c.lon, "country": code})
@@ -84,12 +93,12 @@ fn cases() -> Vec<Case> {
     let user = json!({"email": WHO});
     let access = |ray: &str, s: i64, allowed: bool, country: &str, action: &str| {
         json!({"Action": action, "Allowed": allowed, "AppDomain": "wiki.example.com", "Country": country.to_lowercase(),
-               "CreatedAt": unixnano(s), "Email": WHO, "IPAddress": "203.0.113.7", "RayID": ray,
+               "CreatedAt": unixnano(s), "Email": WHO, "IPAddress": ip_of(country), "RayID": ray,
                "UserUID": "166befbb-00e3-5e20-bd6e-27245333949f"})
     };
     let login = |id: &str, s: i64, success: bool, country: &str| {
         json!({"id": id, "type": "access_login", "timestamp": rfc3339(s), "user": {"email": WHO, "id": "166befbb-00e3-5e20-bd6e-27245333949f"},
-               "success": success, "ip": "203.0.113.7", "location": centroid(country), "app": "wiki.example.com"})
+               "success": success, "ip": ip_of(country), "location": centroid(country), "app": "wiki.example.com"})
     };
     let mut access_records = vec![
         access("r-gb", 0, true, "GB", "login"),

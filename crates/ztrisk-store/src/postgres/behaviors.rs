@@ -2,7 +2,7 @@ use super::{Result, execute, query};
 use crate::StoreError;
 use crate::time::now_ms;
 use deadpool_postgres::ClientWrapper;
-use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate, Predefined};
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::{AccountId, BehaviorId, RiskLevel};
 
 pub async fn load(c: &ClientWrapper, account: AccountId) -> Result<AccountBehaviors> {
@@ -57,14 +57,11 @@ pub async fn update(
     let mut levels = Vec::with_capacity(changed.len());
     let mut settings = Vec::with_capacity(changed.len());
     for (id, config) in &changed {
-        let specs = Predefined::from_id(id.as_str())
-            .map(|p| p.setting_specs())
-            .unwrap_or(&[]);
         ids.push(id.as_str());
         enabled.push(config.enabled);
         levels.push(config.risk_level.as_str());
         settings.push(serde_json::Value::Object(
-            config.settings.to_json(specs).into_iter().collect(),
+            config.settings_json(id.as_str()).into_iter().collect(),
         ));
     }
     let now = now_ms();

@@ -88,6 +88,8 @@ pub async fn ingest(
             risk.ranks.push(rank_of(detection.risk_level));
             risk.timestamps.push(detection.timestamp);
             risk.detected_at.push(detected_at);
+            risk.counts.push(!detection.monitor_only);
+            risk.expires_at.push(detection.expires_at(detected_at));
             risk.details.push(detection.details);
             outcome.risk_events += 1;
         }
@@ -293,6 +295,8 @@ struct RiskRows {
     timestamps: Vec<i64>,
     detected_at: Vec<i64>,
     details: Vec<serde_json::Value>,
+    counts: Vec<bool>,
+    expires_at: Vec<Option<i64>>,
 }
 
 const SAVE_STATES: &str = "INSERT INTO user_states (user_key, state)
@@ -304,11 +308,17 @@ const SAVE_USERS: &str = "UPDATE users AS u SET name = v.name, risk_rank = v.ran
        AS v(key, name, rank, cnt, last)
      WHERE u.key = v.key";
 const SAVE_RISK: &str = "INSERT INTO risk_events
-       (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
-     SELECT v.id, $1, v.u, v.b, v.r, v.ts, v.d, v.x
+       (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details, counts, expires_at)
+     SELECT v.id, $1, v.u, v.b, v.r, v.ts, v.d, v.x, v.c, v.e
      FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-                 $8::jsonb[]) WITH ORDINALITY AS v(id, u, b, r, ts, d, x, n)
+                 $8::jsonb[], $9::bool[], $10::bigint[]) WITH ORDINALITY AS v(id, u, b, r, ts, d, x, c, e, n)
      ORDER BY v.n";
+/// Each user's earliest new expiry (spec 6.1), kept on the row for the sweeper.
+const SAVE_EXPIRIES: &str = "UPDATE users AS u
+       SET next_expiry_at = LEAST(COALESCE(u.next_expiry_at, v.e), v.e)
+     FROM (SELECT k, min(e) AS e FROM unnest($1::bigint[], $2::bigint[]) AS t(k, e)
+           WHERE e IS NOT NULL GROUP BY k) AS v
+     WHERE u.key = v.k";
 pub(super) const ADJUST_SCORED: &str = "INSERT INTO account_stats (account_key, scored_users)
      VALUES ($1, $2)
      ON CONFLICT (account_key) DO UPDATE
@@ -385,9 +395,16 @@ async fn save(
                 &risk.timestamps,
                 &risk.detected_at,
                 &risk.details,
+                &risk.counts,
+                &risk.expires_at,
             ],
         )
-        .await
+        .await?;
+        if risk.expires_at.iter().any(Option::is_some) {
+            c.execute(SAVE_EXPIRIES, &[&risk.user_keys, &risk.expires_at])
+                .await?;
+        }
+        Ok(0)
     };
     let adjust_done = async {
         if newly_scored == 0 {

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_risk_sharing",
         include_str!("../../migrations/postgres/0004_risk_sharing.sql"),
     ),
+    (
+        "0005_detection_controls",
+        include_str!("../../migrations/postgres/0005_detection_controls.sql"),
+    ),
 ];
 
 /// The oldest server this backend runs on (`server_version_num`).

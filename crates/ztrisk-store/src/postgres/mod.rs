@@ -36,9 +36,10 @@ pub(crate) use tx::{
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
-    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -377,6 +378,18 @@ impl RiskStore for PostgresStore {
         email: &str,
     ) -> Result<Option<RiskLevel>, StoreError> {
         Ok(risk::user_level(&*self.client().await?, account, email).await?)
+    }
+
+    async fn expire_risk(&self, now: i64, limit: usize) -> Result<ExpiryOutcome, StoreError> {
+        let tx = self.begin().await?;
+        let outcome = risk::expire(tx.client(), now, limit).await?;
+        if outcome.level_changes > 0 {
+            // Other replicas' decision endpoints must not keep the old levels.
+            tx.commit(&self.generation).await?;
+        } else {
+            tx.commit_unchanged().await?;
+        }
+        Ok(outcome)
     }
 
     async fn confirm_compromised(

@@ -5,8 +5,8 @@ use super::outbox;
 use super::{Result, account_key, account_key_opt, execute, query, query_opt};
 use crate::StoreError;
 use crate::model::{
-    Direction, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
-    UserEventsQuery, UserRisk, UserSummary,
+    Direction, ExpiryOutcome, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder,
+    SummaryQuery, UserEventsQuery, UserRisk, UserSummary,
 };
 use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of};
@@ -319,4 +319,74 @@ pub async fn confirm_compromised(
         outbox::enqueue(c, account, &[changed]).await?;
     }
     Ok(true)
+}
+
+/// Spec 6.1's expiry, for the users whose next expiry is due. Rows another replica is sweeping
+/// are skipped (it does them), so no level change is queued twice.
+pub async fn expire(c: &ClientWrapper, now: i64, limit: usize) -> Result<ExpiryOutcome> {
+    let due = query(
+        c,
+        "SELECT u.key, u.account_key, a.id, u.user_id, u.email, u.name, u.last_reset_at,
+                u.risk_rank, u.risk_event_count
+         FROM users u JOIN accounts a ON a.key = u.account_key
+         WHERE u.next_expiry_at <= $1
+         ORDER BY u.key LIMIT $2
+         FOR UPDATE OF u SKIP LOCKED",
+        &[&now, &(limit as i64)],
+    )
+    .await?;
+    let mut outcome = ExpiryOutcome::default();
+    for row in due {
+        let key: i64 = row.get(0);
+        let account_key: i64 = row.get(1);
+        let account: String = row.get(2);
+        let reset: Option<i64> = row.get(6);
+        let rank: i64 = row.get(7);
+        let count: i64 = row.get(8);
+        // What still counts: since the last reset, not monitor-only, not expired.
+        let counted = query_opt(
+            c,
+            "SELECT COALESCE(MAX(risk_rank), 0), COUNT(*), MAX(ts), MIN(expires_at)
+             FROM risk_events
+             WHERE user_key = $1 AND detected_at > $2 AND counts
+               AND (expires_at IS NULL OR expires_at > $3)",
+            &[&key, &reset.unwrap_or(i64::MIN), &now],
+        )
+        .await?;
+        let Some(counted) = counted else { continue };
+        let (new_rank, new_count): (i64, i64) = (counted.get(0), counted.get(1));
+        let (last, next): (Option<i64>, Option<i64>) = (counted.get(2), counted.get(3));
+        execute(
+            c,
+            "UPDATE users SET risk_rank = $2, risk_event_count = $3, last_risk_event_at = $4,
+             next_expiry_at = $5 WHERE key = $1",
+            &[&key, &new_rank, &new_count, &last, &next],
+        )
+        .await?;
+        if count > 0 && new_count == 0 {
+            execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
+        }
+        outcome.users += 1;
+        let previous = if count > 0 { level_of(rank) } else { None };
+        let current = if new_count > 0 {
+            level_of(new_rank)
+        } else {
+            None
+        };
+        let Ok(account) = account.parse::<AccountId>() else {
+            continue;
+        };
+        if let Some(change) = LevelChange::between(previous, current, ChangeCause::Expiry, now) {
+            outcome.level_changes += 1;
+            let changed = ChangedUser {
+                user_key: key,
+                user_id: row.get(3),
+                email: row.get(4),
+                name: row.get(5),
+                change,
+            };
+            outcome.deliveries_queued += outbox::enqueue(c, account, &[changed]).await?;
+        }
+    }
+    Ok(outcome)
 }

@@ -1,7 +1,7 @@
 use crate::StoreError;
 use crate::time::now_ms;
 use rusqlite::{Connection, params};
-use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate, Predefined};
+use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::{AccountId, BehaviorId, RiskLevel};
 
 pub fn load(conn: &Connection, account: AccountId) -> Result<AccountBehaviors, StoreError> {
@@ -57,10 +57,7 @@ pub fn update(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for (id, config) in &changed {
-        let specs = Predefined::from_id(id.as_str())
-            .map(|p| p.setting_specs())
-            .unwrap_or(&[]);
-        let settings = serde_json::to_string(&config.settings.to_json(specs))
+        let settings = serde_json::to_string(&config.settings_json(id.as_str()))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let values = params![
             account_text,

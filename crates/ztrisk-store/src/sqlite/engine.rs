@@ -32,9 +32,11 @@ pub fn ingest(
         "INSERT OR IGNORE INTO event_ids (account_key, ts, id_hash) VALUES (?1, ?2, ?3)",
     )?;
     let mut insert_risk = conn.prepare_cached(
-        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details, counts, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
+    // The earliest expiry each user gained in this batch (spec 6.1).
+    let mut expiries: HashMap<i64, i64> = HashMap::new();
 
     for event in events {
         let touched = match users.entry(event.user.email.as_str()) {
@@ -68,6 +70,11 @@ pub fn ingest(
         for detection in detections {
             let details = serde_json::to_string(&detection.details)
                 .map_err(|e| StoreError::Backend(format!("serializing evidence: {e}")))?;
+            let expires_at = detection.expires_at(detected_at);
+            if let Some(at) = expires_at {
+                let earliest = expiries.entry(touched.key).or_insert(at);
+                *earliest = (*earliest).min(at);
+            }
             insert_risk.execute(params![
                 Uuid::new_v4().to_string(),
                 account_key,
@@ -76,7 +83,9 @@ pub fn ingest(
                 rank_of(detection.risk_level),
                 detection.timestamp,
                 detected_at,
-                details
+                details,
+                !detection.monitor_only,
+                expires_at
             ])?;
             outcome.risk_events += 1;
         }
@@ -90,6 +99,12 @@ pub fn ingest(
         "UPDATE users SET name = ?2, risk_rank = ?3, risk_event_count = ?4, last_risk_event_at = ?5
          WHERE key = ?1",
     )?;
+    let mut save_expiry = conn.prepare_cached(
+        "UPDATE users SET next_expiry_at = MIN(COALESCE(next_expiry_at, ?2), ?2) WHERE key = ?1",
+    )?;
+    for (key, at) in &expiries {
+        save_expiry.execute(params![key, at])?;
+    }
     let mut newly_scored = 0i64;
     for touched in users.values() {
         let user = &touched.user;

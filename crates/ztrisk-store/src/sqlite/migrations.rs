@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_risk_sharing",
         include_str!("../../migrations/sqlite/0004_risk_sharing.sql"),
     ),
+    (
+        "0005_detection_controls",
+        include_str!("../../migrations/sqlite/0005_detection_controls.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -22,9 +22,10 @@ mod writer;
 
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, IngestOutcome, Integration,
-    IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled, StoredSigningKey,
-    SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
+    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
+    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -337,6 +338,15 @@ impl RiskStore for SqliteStore {
     ) -> Result<Option<RiskLevel>, StoreError> {
         let email = email.to_owned();
         self.read(move |conn| risk::user_level(conn, account, &email))
+            .await
+    }
+
+    async fn expire_risk(&self, now: i64, limit: usize) -> Result<ExpiryOutcome, StoreError> {
+        self.writer
+            .write({
+                let users = self.users.clone();
+                move |conn| risk::expire(conn, &users, now, limit)
+            })
             .await
     }
 

@@ -5,8 +5,8 @@ use super::user_cache::UserCache;
 use super::{account_key, outbox};
 use crate::StoreError;
 use crate::model::{
-    Direction, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery, UserEventsQuery,
-    UserRisk, UserSummary,
+    Direction, ExpiryOutcome, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
+    UserEventsQuery, UserRisk, UserSummary,
 };
 use crate::outbox::ChangedUser;
 use crate::rank::{level_of, rank_of};
@@ -253,6 +253,88 @@ pub fn reset(
         outbox::enqueue(conn, account, &[changed])?;
     }
     Ok(true)
+}
+
+/// Spec 6.1's expiry, for the users whose next expiry is due (see the trait's documentation).
+pub fn expire(
+    conn: &Connection,
+    cache: &Mutex<UserCache>,
+    now: i64,
+    limit: usize,
+) -> Result<ExpiryOutcome, StoreError> {
+    let due = conn
+        .prepare_cached(
+            "SELECT u.key, u.account_key, a.id, u.user_id, u.email, u.name, u.last_reset_at,
+                    u.risk_rank, u.risk_event_count
+             FROM users u JOIN accounts a ON a.rowid = u.account_key
+             WHERE u.next_expiry_at <= ?1 LIMIT ?2",
+        )?
+        .query_map(params![now, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, i64>(8)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut outcome = ExpiryOutcome::default();
+    for (key, account_key, account, user_id, email, name, reset, rank, count) in due {
+        // What still counts: since the last reset, not monitor-only, not expired.
+        let (new_rank, new_count, last, next) = conn
+            .prepare_cached(
+                "SELECT COALESCE(MAX(risk_rank), 0), COUNT(*), MAX(ts), MIN(expires_at)
+                 FROM risk_events
+                 WHERE user_key = ?1 AND detected_at > ?2 AND counts = 1
+                   AND (expires_at IS NULL OR expires_at > ?3)",
+            )?
+            .query_row(params![key, reset.unwrap_or(i64::MIN), now], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })?;
+        if let Ok(mut cache) = cache.lock() {
+            cache.forget(account_key, &email);
+        }
+        conn.prepare_cached(
+            "UPDATE users SET risk_rank = ?2, risk_event_count = ?3, last_risk_event_at = ?4,
+             next_expiry_at = ?5 WHERE key = ?1",
+        )?
+        .execute(params![key, new_rank, new_count, last, next])?;
+        if count > 0 && new_count == 0 {
+            adjust_scored(conn, account_key, -1)?;
+        }
+        outcome.users += 1;
+        let previous = if count > 0 { level_of(rank) } else { None };
+        let current = if new_count > 0 {
+            level_of(new_rank)
+        } else {
+            None
+        };
+        let Ok(account) = account.parse::<AccountId>() else {
+            continue;
+        };
+        if let Some(change) = LevelChange::between(previous, current, ChangeCause::Expiry, now) {
+            outcome.level_changes += 1;
+            let changed = ChangedUser {
+                user_key: key,
+                user_id,
+                email,
+                name,
+                change,
+            };
+            outcome.deliveries_queued += outbox::enqueue(conn, account, &[changed])?;
+        }
+    }
+    Ok(outcome)
 }
 
 /// A user's level, by email; `None` when unscored or unknown (also for an unknown account).

@@ -59,12 +59,13 @@ async fn migrations_create_the_schema_once() {
             (1, "0001_accounts_and_credentials".to_owned()),
             (2, "0002_behaviors".to_owned()),
             (3, "0003_risk_engine".to_owned()),
-            (4, "0004_risk_sharing".to_owned())
+            (4, "0004_risk_sharing".to_owned()),
+            (5, "0005_detection_controls".to_owned())
         ]
     );
-    assert_eq!(PostgresStore::schema_version(), 4);
+    assert_eq!(PostgresStore::schema_version(), 5);
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (4, 4));
+    assert_eq!((report.from, report.to), (5, 5));
     // The tables are in the test's schema, not in public.
     let in_schema: i64 = must(
         db.query_one(
@@ -98,7 +99,7 @@ async fn migrate_alone_and_check_only_mode() {
         "{err}"
     );
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (0, 4));
+    assert_eq!((report.from, report.to), (0, 5));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
     must(store.create_account("a", &Actor::Cli).await);
     drop(store);
@@ -125,7 +126,7 @@ async fn newer_schemas_are_refused() {
             err,
             Some(StoreError::SchemaTooNew {
                 found: 99,
-                known: 4
+                known: 5
             })
         ),
         "{err:?}"

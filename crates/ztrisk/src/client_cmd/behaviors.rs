@@ -30,6 +30,8 @@ Examples:
   ztrisk behaviors set imp_travel --enable --level high
   ztrisk behaviors set imp_travel failed_logins high_dlp --enable
   ztrisk behaviors set failed_logins --setting threshold=5 --setting window_seconds=600
+  ztrisk behaviors set imp_travel --setting trusted_networks=10.0.0.0/8,203.0.113.0/24
+  ztrisk behaviors set high_dlp --setting exclude_users='svc-*@example.com' --setting monitor_only=true
   ztrisk behaviors set foo --enable --level low
   ztrisk behaviors set --file behaviors.json      # a PUT /behaviors body")]
     Set(SetArgs),
@@ -79,12 +81,37 @@ impl From<Level> for RiskLevel {
     }
 }
 
+/// Settings that hold lists: `KEY=a,b,c` (or a JSON array) on the command line.
+const LIST_SETTINGS: [&str; 2] = ["trusted_networks", "exclude_users"];
+
+/// The controls at their defaults, left out of the table so it shows what was changed.
+const DEFAULT_CONTROLS: [(&str, &str); 5] = [
+    ("exclude_users", "[]"),
+    ("trusted_networks", "[]"),
+    ("monitor_only", "false"),
+    ("expire_after_days", "0"),
+    ("same_ip_is_same_place", "true"),
+];
+
 fn parse_setting(text: &str) -> Result<(String, Value), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
-    let value = serde_json::from_str(value.trim()).unwrap_or_else(|_| Value::from(value.trim()));
-    Ok((key.trim().to_owned(), value))
+    let (key, value) = (key.trim(), value.trim());
+    let json = serde_json::from_str::<Value>(value).ok();
+    let value = match json {
+        Some(value) if !LIST_SETTINGS.contains(&key) || value.is_array() => value,
+        _ if LIST_SETTINGS.contains(&key) => Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(Value::from)
+                .collect(),
+        ),
+        _ => Value::from(value),
+    };
+    Ok((key.to_owned(), value))
 }
 
 pub async fn run(api: &ApiArgs, command: BehaviorsCommand) -> anyhow::Result<()> {
@@ -219,7 +246,19 @@ fn settings_text(settings: Option<&BTreeMap<String, Value>>) -> String {
     settings
         .into_iter()
         .flatten()
-        .map(|(key, value)| format!("{key}={value}"))
+        .filter(|(key, value)| {
+            !DEFAULT_CONTROLS.contains(&(key.as_str(), value.to_string().as_str()))
+        })
+        .map(|(key, value)| match value {
+            Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect();
+                format!("{key}={}", items.join(","))
+            }
+            _ => format!("{key}={value}"),
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
