@@ -283,13 +283,15 @@ async fn detection_controls_validate_show_and_apply() {
     );
 
     // Monitor-only: recorded and shown, marked, but it does not count; excluded users: nothing.
-    let signal = |id: &str, email: &str| {
+    const ANN: &str = "0b9c2f1e-5d7a-4c3b-8e6f-1a2b3c4d5e6f";
+    const SVC: &str = "7e8f9a0b-1c2d-4e3f-8a5b-6c7d8e9f0a1b";
+    let signal = |id: &str, email: &str, user_id: &str| {
         json!({"id": id, "type": "behavior", "behavior": "foo", "timestamp": "2026-11-20T10:00:00Z",
-               "user": {"email": email}})
+               "user": {"email": email, "id": user_id}})
     };
     let events = Value::from(vec![
-        signal("s1", "ann@example.com"),
-        signal("s2", "svc-build@example.com"),
+        signal("s1", "ann@example.com", ANN),
+        signal("s2", "svc-build@example.com", SVC),
     ]);
     let (status, result) = server
         .admin_call(Method::POST, "/events", Some(&events.to_string()))
@@ -302,6 +304,19 @@ async fn detection_controls_validate_show_and_apply() {
         json!([]),
         "monitor-only never counts"
     );
+    // ... but it is shown, marked, on the user; the excluded user has nothing at all.
+    let (_, ann) = server
+        .admin_call(Method::GET, &format!("/{ANN}"), None)
+        .await;
+    assert_eq!(ann["result"]["risk_level"], Value::Null, "{ann}");
+    assert_eq!(
+        ann["result"]["events"][0]["event_details"]["monitor_only"], true,
+        "{ann}"
+    );
+    let (_, svc) = server
+        .admin_call(Method::GET, &format!("/{SVC}"), None)
+        .await;
+    assert_eq!(svc["result"]["events"], json!([]), "{svc}");
     server.shutdown().await;
 }
 
