@@ -54,6 +54,8 @@ pub struct AppState {
     pub sharing: Arc<Sharing>,
     /// Users' levels as the decision endpoint remembers them.
     pub decisions: Arc<crate::routes::decision::Decisions>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub(crate) struct Caches {
@@ -72,6 +74,7 @@ impl AppState {
             geoip: None,
             sharing: Arc::new(Sharing::new(&config.public_url)),
             decisions: Arc::default(),
+            metrics: Arc::default(),
             config: Arc::new(config),
             caches: Arc::new(Caches {
                 tokens: GenerationCache::new(100_000),
@@ -127,6 +130,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ops::routes(routes::Api::default()).into_router())
         .merge(routes::discovery::routes(routes::Api::default()).into_router())
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::layer,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(request_id::layer))

@@ -9,6 +9,7 @@ mod body;
 mod cache;
 mod error;
 pub mod expiry;
+pub mod metrics;
 mod query;
 mod rate_limit;
 mod request_id;

@@ -3,9 +3,9 @@
 
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
+    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -167,6 +167,10 @@ impl RiskStore for FaultyStore {
         self.inner.reset_user(account, user, actor).await
     }
 
+    async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
+        self.inner.users_by_level().await
+    }
+
     async fn user_level(
         &self,
         account: AccountId,
@@ -318,6 +322,9 @@ impl OutboxStore for FaultyStore {
     }
     async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.inner.next_delivery_due().await
+    }
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        self.inner.outbox_stats().await
     }
 }
 

@@ -41,9 +41,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use model::{
     Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging,
-    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
-    UserSummary, Webhook, WebhookFields,
+    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page,
+    Paging, RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery,
+    UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use uuid::Uuid;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -167,6 +167,9 @@ pub trait RiskStore: Send + Sync + 'static {
         query: UserEventsQuery,
     ) -> Result<Option<UserRisk>, StoreError>;
 
+    /// How many users have risk that counts, by level, over all accounts (for metrics).
+    async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError>;
+
     /// The level of the user with this (lowercased) email: `None` when unscored or unknown.
     async fn user_level(
         &self,
@@ -279,6 +282,9 @@ pub trait WebhookStore: Send + Sync + 'static {
 /// (ingest, reset); workers claim, send and settle them.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
+    /// Counts of the outbox by destination kind and status, and its oldest pending row.
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
+
     /// Claims up to `limit` deliveries that are due at `now`, for `lease`: the oldest pending
     /// delivery of each (destination, user) only, so a user's changes go out in order, and
     /// none that another worker (on any replica) holds.

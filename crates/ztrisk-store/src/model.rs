@@ -1,9 +1,10 @@
 //! Records the store hands out.
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::fmt;
 use ztrisk_core::credentials::SecretHash;
-use ztrisk_core::{AccountId, PermissionSet};
+use ztrisk_core::{AccountId, PermissionSet, RiskLevel};
 pub use ztrisk_types::{Direction, IntegrationType, RiskEventOrder, SummaryOrder};
 
 /// Who makes a change. Every write of the store takes one, so that the audit log can say who
@@ -100,7 +101,7 @@ pub struct ApiUser {
 }
 
 /// What one ingest call did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestOutcome {
     /// Events stored (first time their id was seen, or without an id).
     pub accepted: u64,
@@ -110,6 +111,19 @@ pub struct IngestOutcome {
     pub risk_events: u64,
     /// Deliveries queued for users whose level changed (wake the delivery worker when > 0).
     pub deliveries_queued: u64,
+    /// The risk events by behavior id and level, for metrics.
+    pub risk_by_behavior: BTreeMap<(String, RiskLevel), u64>,
+}
+
+impl IngestOutcome {
+    /// Counts one risk event.
+    pub fn count_risk(&mut self, behavior: &str, level: RiskLevel) {
+        self.risk_events += 1;
+        *self
+            .risk_by_behavior
+            .entry((behavior.to_owned(), level))
+            .or_default() += 1;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,4 +437,14 @@ pub struct ExpiryOutcome {
     pub level_changes: u64,
     /// Deliveries those changes queued.
     pub deliveries_queued: u64,
+}
+
+/// The outbox at a glance, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Deliveries kept, by destination kind (`integration`, `webhook`) and status.
+    pub by_kind_and_status: Vec<(String, String, u64)>,
+    /// Deliveries waiting to be sent, and when the oldest of them was queued.
+    pub pending: u64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
 }

@@ -740,12 +740,12 @@ async fn signing_keys_list_rotate_retire() {
     let active = s
         .run_with(&["signing-keys", "retire", &third_kid], &db)
         .await;
-    assert_eq!(active.code, 1);
+    assert_eq!(active.code, 1, "{}{}", active.stdout, active.stderr);
     assert!(active.stderr.contains("Rotate first"), "{}", active.stderr);
     let unknown = s
         .run_with(&["signing-keys", "retire", "no-such-kid"], &db)
         .await;
-    assert_eq!(unknown.code, 4);
+    assert_eq!(unknown.code, 4, "{}", unknown.stderr);
     let retired = s.run_with(&["signing-keys", "retire", &first], &db).await;
     assert_eq!(retired.code, 0, "{}", retired.stderr);
     let retired = s.run_with(&["signing-keys", "retire", &first], &db).await;

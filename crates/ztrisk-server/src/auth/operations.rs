@@ -97,6 +97,7 @@ const fn route(method: Method, path: &'static str, access: Access) -> Route {
 pub const ROUTES: &[Route] = &[
     route(Method::GET, "/healthz", Access::Public),
     route(Method::GET, "/readyz", Access::Public),
+    route(Method::GET, "/metrics", Access::Public),
     route(Method::GET, "/user/tokens/verify", Access::AnyToken),
     route(Method::GET, "/.well-known/jwks.json", Access::Public),
     route(

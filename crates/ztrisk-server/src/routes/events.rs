@@ -19,11 +19,12 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use serde_json::Value;
 use ztrisk_core::FieldError;
-use ztrisk_core::behaviors::AccountBehaviors;
+use ztrisk_core::behaviors::{AccountBehaviors, Predefined};
 use ztrisk_core::events::{Event, EventKind};
 use ztrisk_core::field_error::pointer_join;
 use ztrisk_ingest::body::{Layout, Records, RecordsError};
 use ztrisk_ingest::{Locator, Mapped, Source, map_record};
+use ztrisk_store::model::IngestOutcome;
 use ztrisk_types::{IngestResult, RejectedEvent};
 
 /// Largest accepted body: about 80,000 typical events.
@@ -131,10 +132,19 @@ pub(super) async fn ingest_records(
         }
     }
 
+    let started = std::time::Instant::now();
     let outcome = state
         .store
         .ingest(access.account, events, &access.actor())
         .await?;
+    record_metrics(
+        state,
+        source,
+        &outcome,
+        skipped,
+        rejected.len() as u64,
+        started.elapsed(),
+    );
     if outcome.deliveries_queued > 0 {
         state.sharing.wake.notify_one();
     }
@@ -143,6 +153,29 @@ pub(super) async fn ingest_records(
     }
     let skipped = (source != Source::Native).then_some(skipped);
     Ok(views::ingest_result(outcome, rejected, skipped))
+}
+
+/// Counts a batch for `/metrics`: records by source and outcome, risk events by behavior (a
+/// custom behavior as `custom`, so labels stay bounded) and level, and the write's latency.
+fn record_metrics(
+    state: &AppState,
+    source: Source,
+    outcome: &IngestOutcome,
+    skipped: u64,
+    rejected: u64,
+    write: std::time::Duration,
+) {
+    let metrics = &state.metrics;
+    let source = source.to_string();
+    metrics.events(&source, "accepted", outcome.accepted);
+    metrics.events(&source, "duplicate", outcome.duplicates);
+    metrics.events(&source, "skipped", skipped);
+    metrics.events(&source, "rejected", rejected);
+    for ((behavior, level), n) in &outcome.risk_by_behavior {
+        let label = Predefined::from_id(behavior).map_or("custom", Predefined::id);
+        metrics.risk_events(label, level.as_str(), *n);
+    }
+    metrics.store_write("ingest", write);
 }
 
 /// Checks what only the account can tell, for each event of a record: a `behavior` event must

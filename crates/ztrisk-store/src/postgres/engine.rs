@@ -90,8 +90,8 @@ pub async fn ingest(
             risk.detected_at.push(detected_at);
             risk.counts.push(!detection.monitor_only);
             risk.expires_at.push(detection.expires_at(detected_at));
+            outcome.count_risk(detection.behavior.as_str(), detection.risk_level);
             risk.details.push(detection.details);
-            outcome.risk_events += 1;
         }
     }
 

@@ -37,9 +37,9 @@ pub(crate) use tx::{
 use crate::dump::DumpChunk;
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
+    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -372,6 +372,10 @@ impl RiskStore for PostgresStore {
         Ok(found)
     }
 
+    async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
+        Ok(risk::users_by_level(&*self.client().await?).await?)
+    }
+
     async fn user_level(
         &self,
         account: AccountId,
@@ -572,6 +576,10 @@ impl OutboxStore for PostgresStore {
 
     async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(outbox::next_due(&*self.client().await?).await?)
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        Ok(outbox::stats(&*self.client().await?).await?)
     }
 }
 

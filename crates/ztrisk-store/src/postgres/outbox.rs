@@ -4,7 +4,7 @@
 
 use super::{LOCK_CLASS_CLAIMS, Result, execute, query, query_opt};
 use crate::model::{
-    DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, Page, Paging, Settled,
+    DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, OutboxStats, Page, Paging, Settled,
 };
 use crate::outbox::{
     ChangedUser, GONE, Subscriber, new_delivery_id, status_of, stored_outcome, target,
@@ -394,4 +394,30 @@ pub async fn user_ids(
     )
     .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The outbox at a glance (see [`OutboxStats`]).
+pub async fn stats(c: &ClientWrapper) -> Result<OutboxStats> {
+    let rows = query(
+        c,
+        "SELECT destination_kind, status, count(*) FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2",
+        &[],
+    )
+    .await?;
+    let by_kind_and_status = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2).max(0) as u64))
+        .collect();
+    let pending = query_opt(
+        c,
+        "SELECT count(*), min(created_at) FROM deliveries WHERE status = 'pending'",
+        &[],
+    )
+    .await?;
+    let (n, oldest): (i64, Option<i64>) = pending.map_or((0, None), |r| (r.get(0), r.get(1)));
+    Ok(OutboxStats {
+        by_kind_and_status,
+        pending: n.max(0) as u64,
+        oldest_pending_at: oldest.map(from_ms),
+    })
 }

@@ -233,6 +233,20 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     Ok(true)
 }
 
+/// Users with risk that counts, by level, over all accounts.
+pub async fn users_by_level(c: &ClientWrapper) -> Result<Vec<(RiskLevel, u64)>> {
+    let rows = query(
+        c,
+        "SELECT risk_rank, count(*) FROM users WHERE risk_event_count > 0 GROUP BY risk_rank",
+        &[],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((level_of(r.get(0))?, r.get::<_, i64>(1).max(0) as u64)))
+        .collect())
+}
+
 /// A user's level, by email; `None` when unscored or unknown (also for an unknown account).
 pub async fn user_level(
     c: &ClientWrapper,

@@ -87,7 +87,7 @@ pub fn ingest(
                 !detection.monitor_only,
                 expires_at
             ])?;
-            outcome.risk_events += 1;
+            outcome.count_risk(detection.behavior.as_str(), detection.risk_level);
         }
     }
 

@@ -23,9 +23,9 @@ mod writer;
 use crate::dump::DumpChunk;
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, Page, Paging, RetireOutcome, Settled,
-    StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk, UserSummary, Webhook,
-    WebhookFields,
+    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
+    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
@@ -331,6 +331,10 @@ impl RiskStore for SqliteStore {
             .await
     }
 
+    async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
+        self.read(risk::users_by_level).await
+    }
+
     async fn user_level(
         &self,
         account: AccountId,
@@ -524,6 +528,10 @@ impl OutboxStore for SqliteStore {
 
     async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.read(outbox::next_due).await
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
+        self.read(outbox::stats).await
     }
 }
 

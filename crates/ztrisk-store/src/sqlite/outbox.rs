@@ -2,7 +2,9 @@
 //! and settled by the delivery worker through the writer too.
 
 use crate::StoreError;
-use crate::model::{AttemptResult, DeliveryRecord, DeliveryTask, Destination, Page, Paging};
+use crate::model::{
+    AttemptResult, DeliveryRecord, DeliveryTask, Destination, OutboxStats, Page, Paging,
+};
 use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of, stored_outcome, target};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
@@ -349,4 +351,31 @@ pub fn user_ids(
         }
     }
     Ok(out)
+}
+
+/// The outbox at a glance (see [`OutboxStats`]).
+pub fn stats(conn: &Connection) -> Result<OutboxStats, StoreError> {
+    let by_kind_and_status = conn
+        .prepare_cached(
+            "SELECT destination_kind, status, count(*) FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?
+        .map(|row| row.map(|(kind, status, n)| (kind, status, n.max(0) as u64)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (pending, oldest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(*), min(created_at) FROM deliveries WHERE status = 'pending'",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(OutboxStats {
+        by_kind_and_status,
+        pending: pending.max(0) as u64,
+        oldest_pending_at: oldest.map(from_ms),
+    })
 }

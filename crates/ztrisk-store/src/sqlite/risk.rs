@@ -337,6 +337,20 @@ pub fn expire(
     Ok(outcome)
 }
 
+/// Users with risk that counts, by level, over all accounts.
+pub fn users_by_level(conn: &Connection) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT risk_rank, count(*) FROM users WHERE risk_event_count > 0 GROUP BY risk_rank",
+        )?
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(rank, n)| Some((level_of(rank)?, n.max(0) as u64)))
+        .collect())
+}
+
 /// A user's level, by email; `None` when unscored or unknown (also for an unknown account).
 pub fn user_level(
     conn: &Connection,

@@ -317,7 +317,8 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
             accepted: 3,
             duplicates: 1,
             risk_events: 2,
-            deliveries_queued: 0
+            deliveries_queued: 0,
+            risk_by_behavior: [(("custom_x".to_owned(), RiskLevel::High), 2)].into(),
         }
     );
     let again = store.ingest(a, batch, &Actor::Cli).await?;
@@ -327,7 +328,8 @@ pub async fn ingest_is_idempotent(h: &Harness) -> R {
             accepted: 1,
             duplicates: 3,
             risk_events: 0,
-            deliveries_queued: 0
+            deliveries_queued: 0,
+            risk_by_behavior: Default::default(),
         }
     );
     // An id reused with another timestamp is a new event; an id is per account.

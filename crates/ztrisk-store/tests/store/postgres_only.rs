@@ -417,7 +417,7 @@ async fn a_large_mixed_workload_matches_sqlite() {
         results.push((outcomes, users));
     }
     let (lite_result, pg_result) = (&results[0], &results[1]);
-    let last = lite_result.0[2];
+    let last = lite_result.0[2].clone();
     assert!(last.duplicates >= 2000 && last.risk_events > 0, "{last:?}");
     assert_eq!(lite_result.0, pg_result.0, "ingest outcomes differ");
     assert_eq!(lite_result.1.len(), pg_result.1.len());
