@@ -237,7 +237,9 @@ Example:
         after_help = "Example:\n  ztrisk signing-keys retire 7d5H0tEnq3yQ1mXoWk2c9LrBn8sZpVjAaUgF4bCeD6I"
     )]
     Retire {
-        /// The key's kid (`ztrisk signing-keys list` shows them).
+        /// The key's kid (`ztrisk signing-keys list` shows them). A kid is base64url and may
+        /// begin with `-`: that is a value here, not an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         output: Output,

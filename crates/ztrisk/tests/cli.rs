@@ -694,17 +694,8 @@ async fn published(server: &TestServer) -> Vec<String> {
         .collect()
 }
 
-/// Held by the 100,000-record import, which loads both cores and the disk for seconds, and by
-/// the tests whose CLI runs open the database beside a running server: once, a retire next
-/// to the import did not succeed, and the cause could not be reproduced since.
-async fn heavy_load_lock() -> tokio::sync::MutexGuard<'static, ()> {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    LOCK.lock().await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_keys_list_rotate_retire() {
-    let _quiet = heavy_load_lock().await;
     let server = TestServer::start().await;
     let database = server.database();
     let db = [("ZTRISK_DATABASE", database.as_str())];
@@ -745,6 +736,12 @@ async fn signing_keys_list_rotate_retire() {
     let unknown = s
         .run_with(&["signing-keys", "retire", "no-such-kid"], &db)
         .await;
+    // A kid is base64url: one that begins with `-` is still a kid (this made the test fail
+    // about one run in twenty, whenever a generated kid began with `-`).
+    let dashed = s
+        .run_with(&["signing-keys", "retire", "-no-such-kid"], &db)
+        .await;
+    assert_eq!(dashed.code, 4, "{}", dashed.stderr);
     assert_eq!(unknown.code, 4, "{}", unknown.stderr);
     let retired = s.run_with(&["signing-keys", "retire", &first], &db).await;
     assert_eq!(retired.code, 0, "{}", retired.stderr);
@@ -964,7 +961,6 @@ fn write_dns_log(path: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_import_of_a_large_gzip_logpush_file() {
-    let _quiet = heavy_load_lock().await;
     let server = TestServer::start().await;
     let mut s = Session::new(&server);
     let enabled = s
@@ -1277,6 +1273,17 @@ async fn users_confirm_compromised() {
         ])
         .await;
     assert_eq!(unknown.code, 4, "{}", unknown.stderr);
+    // Tokens may begin with `-` too: a wrong one is refused by the server (3), not by the
+    // command line's parser (2).
+    let dashed = s
+        .run(&[
+            "behaviors",
+            "get",
+            "--token",
+            "-not-a-valid-token-but-a-value-0000000",
+        ])
+        .await;
+    assert_eq!(dashed.code, 3, "{}", dashed.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,10 +52,12 @@ pub struct ApiArgs {
     )]
     pub base_url: String,
 
-    /// API token (Authorization: Bearer); `ztrisk serve` prints one at first start.
+    /// API token (Authorization: Bearer); `ztrisk serve` prints one at first start. Tokens
+    /// may begin with `-`, so the value after `--token` is always taken as the token.
     #[arg(
         long,
         global = true,
+        allow_hyphen_values = true,
         env = "CLOUDFLARE_API_TOKEN",
         hide_env_values = true,
         help_heading = "API connection (behaviors, users, integrations, webhooks, events, demo)"
