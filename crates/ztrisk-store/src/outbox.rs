@@ -6,8 +6,8 @@ use crate::time::to_ms;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use ztrisk_core::RiskLevel;
-use ztrisk_core::scoring::LevelChange;
 use ztrisk_core::scoring::Touched;
+use ztrisk_core::scoring::{ChangeCause, LevelChange};
 
 /// A user's level change, with what deliveries say about the user.
 #[derive(Debug, Clone)]
@@ -18,6 +18,46 @@ pub struct ChangedUser {
     pub email: String,
     pub name: String,
     pub change: LevelChange,
+}
+
+impl ChangedUser {
+    /// The outbox row of a change made to one user outside ingest (a reset, a confirmation,
+    /// an expiry): `before` is the level as the user's row stored it (`None` while unscored).
+    /// `None` when the level stays.
+    pub fn after(
+        user: UserRow,
+        before: Option<RiskLevel>,
+        after: Option<RiskLevel>,
+        cause: ChangeCause,
+        now: i64,
+    ) -> Option<ChangedUser> {
+        let change = LevelChange::between(before, after, cause, now)?;
+        Some(ChangedUser {
+            user_key: user.key,
+            user_id: user.user_id,
+            email: user.email,
+            name: user.name,
+            change,
+        })
+    }
+}
+
+/// Who a change outside ingest is about: what the outbox says of the user.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub key: i64,
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+}
+
+/// The level a user's row stands for: `rank`, while it has risk events that count.
+pub fn stored_level(rank: i64, count: i64) -> Option<RiskLevel> {
+    if count > 0 {
+        crate::rank::level_of(rank)
+    } else {
+        None
+    }
 }
 
 /// A destination of the account that may want the change.

@@ -8,7 +8,7 @@ use crate::model::{
     Direction, ExpiryOutcome, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder,
     SummaryQuery, UserEventsQuery, UserRisk, UserSummary,
 };
-use crate::outbox::ChangedUser;
+use crate::outbox::{ChangedUser, UserRow, stored_level};
 use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::RiskLevel;
 use ztrisk_core::detect::UserState;
-use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause, LevelChange};
+use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -168,11 +168,14 @@ pub async fn user_risk(
     }))
 }
 
-/// Resets a user, with their row locked like ingest locks it: a reset and a batch for the same
-/// user take turns, on any replica.
-pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Result<bool> {
-    let account_key = account_key(c, account).await?;
-    let user = query_opt(
+/// The user's row, locked like ingest locks it (a reset or a confirmation and a batch for the
+/// same user take turns, on any replica), with its stored level and count.
+async fn lock_user(
+    c: &ClientWrapper,
+    account_key: i64,
+    user_id: Uuid,
+) -> Result<Option<(UserRow, Option<RiskLevel>, i64)>> {
+    let row = query_opt(
         c,
         "SELECT key, risk_event_count, risk_rank, email, name FROM users
          WHERE account_key = $1 AND user_id = $2
@@ -180,16 +183,26 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
         &[&account_key, &user_id.to_string()],
     )
     .await?;
-    let Some(user) = user else {
+    Ok(row.map(|r| {
+        let count: i64 = r.get(1);
+        let user = UserRow {
+            key: r.get(0),
+            user_id: user_id.to_string(),
+            email: r.get(3),
+            name: r.get(4),
+        };
+        (user, stored_level(r.get(2), count), count)
+    }))
+}
+
+/// Resets a user, with their row locked like ingest locks it: a reset and a batch for the same
+/// user take turns, on any replica.
+pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Result<bool> {
+    let account_key = account_key(c, account).await?;
+    let Some((user, before, count)) = lock_user(c, account_key, user_id).await? else {
         return Ok(false);
     };
-    let key: i64 = user.get(0);
-    let count: i64 = user.get(1);
-    let previous = if count > 0 {
-        level_of(user.get(2))
-    } else {
-        None
-    };
+    let key = user.key;
     let now = now_ms();
     // Read after the lock is held: the state the last ingest of this user committed.
     let state = query_opt(
@@ -220,14 +233,7 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     if count > 0 {
         execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
     }
-    if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
-        let changed = ChangedUser {
-            user_key: key,
-            user_id: user_id.to_string(),
-            email: user.get(3),
-            name: user.get(4),
-            change,
-        };
+    if let Some(changed) = ChangedUser::after(user, before, None, ChangeCause::Reset, now) {
         outbox::enqueue(c, account, &[changed]).await?;
     }
     Ok(true)
@@ -274,24 +280,10 @@ pub async fn confirm_compromised(
     evidence: &serde_json::Value,
 ) -> Result<bool> {
     let account_key = account_key(c, account).await?;
-    let user = query_opt(
-        c,
-        "SELECT key, risk_event_count, risk_rank, email, name FROM users
-         WHERE account_key = $1 AND user_id = $2
-         FOR UPDATE",
-        &[&account_key, &user_id.to_string()],
-    )
-    .await?;
-    let Some(user) = user else {
+    let Some((user, before, count)) = lock_user(c, account_key, user_id).await? else {
         return Ok(false);
     };
-    let key: i64 = user.get(0);
-    let count: i64 = user.get(1);
-    let previous = if count > 0 {
-        level_of(user.get(2))
-    } else {
-        None
-    };
+    let key = user.key;
     let now = now_ms();
     let high = rank_of(RiskLevel::High);
     execute(
@@ -319,17 +311,8 @@ pub async fn confirm_compromised(
     if count == 0 {
         execute(c, ADJUST_SCORED, &[&account_key, &1i64]).await?;
     }
-    let current = Some(RiskLevel::High);
-    if let Some(change) =
-        LevelChange::between(previous, current, ChangeCause::ConfirmedCompromised, now)
-    {
-        let changed = ChangedUser {
-            user_key: key,
-            user_id: user_id.to_string(),
-            email: user.get(3),
-            name: user.get(4),
-            change,
-        };
+    let cause = ChangeCause::ConfirmedCompromised;
+    if let Some(changed) = ChangedUser::after(user, before, Some(RiskLevel::High), cause, now) {
         outbox::enqueue(c, account, &[changed]).await?;
     }
     Ok(true)
@@ -381,24 +364,18 @@ pub async fn expire(c: &ClientWrapper, now: i64, limit: usize) -> Result<ExpiryO
             execute(c, ADJUST_SCORED, &[&account_key, &-1i64]).await?;
         }
         outcome.users += 1;
-        let previous = if count > 0 { level_of(rank) } else { None };
-        let current = if new_count > 0 {
-            level_of(new_rank)
-        } else {
-            None
-        };
         let Ok(account) = account.parse::<AccountId>() else {
             continue;
         };
-        if let Some(change) = LevelChange::between(previous, current, ChangeCause::Expiry, now) {
+        let user = UserRow {
+            key,
+            user_id: row.get(3),
+            email: row.get(4),
+            name: row.get(5),
+        };
+        let (before, after) = (stored_level(rank, count), stored_level(new_rank, new_count));
+        if let Some(changed) = ChangedUser::after(user, before, after, ChangeCause::Expiry, now) {
             outcome.level_changes += 1;
-            let changed = ChangedUser {
-                user_key: key,
-                user_id: row.get(3),
-                email: row.get(4),
-                name: row.get(5),
-                change,
-            };
             outcome.deliveries_queued += outbox::enqueue(c, account, &[changed]).await?;
         }
     }

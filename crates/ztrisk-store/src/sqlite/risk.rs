@@ -8,7 +8,7 @@ use crate::model::{
     Direction, ExpiryOutcome, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
     UserEventsQuery, UserRisk, UserSummary,
 };
-use crate::outbox::ChangedUser;
+use crate::outbox::{ChangedUser, UserRow, stored_level};
 use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::RiskLevel;
 use ztrisk_core::detect::UserState;
-use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause, LevelChange};
+use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, ChangeCause};
 
 fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
@@ -241,15 +241,14 @@ pub fn reset(
     if count > 0 {
         adjust_scored(conn, account_key, -1)?;
     }
-    let previous = if count > 0 { level_of(rank) } else { None };
-    if let Some(change) = LevelChange::between(previous, None, ChangeCause::Reset, now) {
-        let changed = ChangedUser {
-            user_key: key,
-            user_id: user_id.to_string(),
-            email,
-            name,
-            change,
-        };
+    let user = UserRow {
+        key,
+        user_id: user_id.to_string(),
+        email,
+        name,
+    };
+    let before = stored_level(rank, count);
+    if let Some(changed) = ChangedUser::after(user, before, None, ChangeCause::Reset, now) {
         outbox::enqueue(conn, account, &[changed])?;
     }
     Ok(true)
@@ -313,24 +312,18 @@ pub fn expire(
             adjust_scored(conn, account_key, -1)?;
         }
         outcome.users += 1;
-        let previous = if count > 0 { level_of(rank) } else { None };
-        let current = if new_count > 0 {
-            level_of(new_rank)
-        } else {
-            None
-        };
         let Ok(account) = account.parse::<AccountId>() else {
             continue;
         };
-        if let Some(change) = LevelChange::between(previous, current, ChangeCause::Expiry, now) {
+        let user = UserRow {
+            key,
+            user_id,
+            email,
+            name,
+        };
+        let (before, after) = (stored_level(rank, count), stored_level(new_rank, new_count));
+        if let Some(changed) = ChangedUser::after(user, before, after, ChangeCause::Expiry, now) {
             outcome.level_changes += 1;
-            let changed = ChangedUser {
-                user_key: key,
-                user_id,
-                email,
-                name,
-                change,
-            };
             outcome.deliveries_queued += outbox::enqueue(conn, account, &[changed])?;
         }
     }
@@ -423,18 +416,15 @@ pub fn confirm_compromised(
     if count == 0 {
         adjust_scored(conn, account_key, 1)?;
     }
-    let previous = if count > 0 { level_of(rank) } else { None };
-    let current = Some(RiskLevel::High);
-    if let Some(change) =
-        LevelChange::between(previous, current, ChangeCause::ConfirmedCompromised, now)
-    {
-        let changed = ChangedUser {
-            user_key: key,
-            user_id: user_id.to_string(),
-            email,
-            name,
-            change,
-        };
+    let user = UserRow {
+        key,
+        user_id: user_id.to_string(),
+        email,
+        name,
+    };
+    let (before, after) = (stored_level(rank, count), Some(RiskLevel::High));
+    let cause = ChangeCause::ConfirmedCompromised;
+    if let Some(changed) = ChangedUser::after(user, before, after, cause, now) {
         outbox::enqueue(conn, account, &[changed])?;
     }
     Ok(true)
