@@ -7,8 +7,9 @@
 pub use ztrisk_types::{
     Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Delivery, DeliveryStatus,
     Direction, ErrorChainItem, ErrorItem, ErrorSource, IngestResult, Integration,
-    IntegrationCreate, IntegrationType, IntegrationUpdate, InvalidRiskLevel, OKTA, RejectedEvent,
-    ResultInfo, RiskEvent, RiskEventOrder, RiskLevel, SummaryOrder, SummaryResult, SummaryUser,
+    IntegrationCreate, IntegrationStream, IntegrationType, IntegrationUpdate, InvalidRiskLevel,
+    OKTA, RejectedEvent, ResultInfo, RiskEvent, RiskEventOrder, RiskLevel, StreamBacklog,
+    StreamDeliveryMethod, StreamStatus, SummaryOrder, SummaryResult, SummaryUser,
     TokenVerifyResult, UserRiskResult, Webhook, WebhookFields, WebhookFormat, WebhookTestResult,
 };
 

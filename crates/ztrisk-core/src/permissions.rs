@@ -9,14 +9,18 @@ pub enum Permission {
     ZeroTrustPiiRead,
     /// ztrisk's own: lets a log shipper post events and nothing else.
     ZeroTrustRiskEventsWrite,
+    /// ztrisk's own: lets a Shared Signals receiver manage its stream and poll it, and nothing
+    /// else (spec 4.5).
+    ZeroTrustRiskSharing,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ZeroTrustRead,
         Permission::ZeroTrustWrite,
         Permission::ZeroTrustPiiRead,
         Permission::ZeroTrustRiskEventsWrite,
+        Permission::ZeroTrustRiskSharing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -25,6 +29,7 @@ impl Permission {
             Permission::ZeroTrustWrite => "Zero Trust Write",
             Permission::ZeroTrustPiiRead => "Zero Trust: PII Read",
             Permission::ZeroTrustRiskEventsWrite => "Zero Trust Risk Events Write",
+            Permission::ZeroTrustRiskSharing => "Zero Trust Risk Sharing",
         }
     }
 
@@ -34,6 +39,7 @@ impl Permission {
             Permission::ZeroTrustWrite => 2,
             Permission::ZeroTrustPiiRead => 4,
             Permission::ZeroTrustRiskEventsWrite => 8,
+            Permission::ZeroTrustRiskSharing => 16,
         }
     }
 }
@@ -46,7 +52,7 @@ impl fmt::Display for Permission {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown permission {0:?}; known: \"Zero Trust Read\", \"Zero Trust Write\", \"Zero Trust: PII Read\", \"Zero Trust Risk Events Write\""
+    "unknown permission {0:?}; known: \"Zero Trust Read\", \"Zero Trust Write\", \"Zero Trust: PII Read\", \"Zero Trust Risk Events Write\", \"Zero Trust Risk Sharing\""
 )]
 pub struct UnknownPermission(pub String);
 
@@ -113,6 +119,6 @@ mod tests {
         let set: PermissionSet = [Permission::ZeroTrustRead].into_iter().collect();
         assert!(set.allows_any(&[Permission::ZeroTrustRead, Permission::ZeroTrustWrite]));
         assert!(!set.allows_any(&[Permission::ZeroTrustWrite]));
-        assert_eq!(PermissionSet::all().iter().count(), 4);
+        assert_eq!(PermissionSet::all().iter().count(), 5);
     }
 }

@@ -62,6 +62,14 @@ pub async fn attempt(
         .post(&prepared.url)
         .header(CONTENT_TYPE, prepared.content_type)
         .body(prepared.body.clone());
+    if let Target::SsfPush {
+        authorization_header: Some(authorization),
+        ..
+    } = &task.target
+    {
+        // RFC 8935 section 2: the receiver's own credential, sent as it gave it.
+        request = request.header(reqwest::header::AUTHORIZATION, authorization);
+    }
     if let Target::Webhook {
         secret,
         format: WebhookFormat::Standard,
@@ -148,6 +156,38 @@ async fn prepare(
                 body,
             })
         }
+        Target::SsfPush {
+            integration_id,
+            audience,
+            stream_id,
+            endpoint_url,
+            ..
+        } => {
+            crate::outbound::check_url(endpoint_url, &context.own_urls)?;
+            let body = match &task.payload {
+                Some(bytes) => bytes.clone(),
+                None => {
+                    let issuer = issuer(&context.public_url, *integration_id);
+                    let stream = StreamSet {
+                        issuer: &issuer,
+                        audience,
+                        stream_id,
+                    };
+                    signer
+                        .sign(keys.clone(), stream.claims(task, now.timestamp()))
+                        .await?
+                        .into_bytes()
+                }
+            };
+            Ok(Prepared {
+                url: endpoint_url.clone(),
+                content_type: "application/secevent+jwt",
+                body,
+            })
+        }
+        // Polled SETs are handed out by the poll endpoint, never sent; the store does not
+        // give them to a worker.
+        Target::SsfPoll { .. } => Err("a polled stream's SETs are not pushed".to_owned()),
         Target::Webhook { url, format, .. } => {
             crate::outbound::check_url(url, &context.own_urls)?;
             let body = match &task.payload {
@@ -179,6 +219,47 @@ async fn prepare(
                 body,
             })
         }
+    }
+}
+
+/// Who an SSF stream's SETs are from and to.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSet<'a> {
+    /// `<public_url>/<integration_id>`.
+    pub issuer: &'a str,
+    /// The integration's `tenant_url`.
+    pub audience: &'a str,
+    pub stream_id: &'a str,
+}
+
+impl StreamSet<'_> {
+    /// The claims of a delivery on the stream: its own event (verification, stream-updated),
+    /// or a level change as CAEP's `risk-level-change`.
+    pub fn claims(&self, task: &DeliveryTask, iat: i64) -> serde_json::Value {
+        let record = &task.record;
+        if let Some(event) = &task.stream_event {
+            return crate::set::stream_event_claims(
+                self.issuer,
+                self.audience,
+                &record.id,
+                iat,
+                self.stream_id,
+                event,
+            );
+        }
+        let cause = cause(record);
+        RiskChangeSet {
+            issuer: self.issuer,
+            audience: self.audience,
+            jti: &record.id,
+            iat,
+            email: &record.email,
+            previous: record.previous,
+            current: record.current,
+            changed_at_ms: record.changed_at.timestamp_millis(),
+            cause: &cause,
+        }
+        .caep_claims(None)
     }
 }
 

@@ -9,15 +9,14 @@ use serde_json::{Value, json};
 use ztrisk_core::RiskLevel;
 use ztrisk_core::behaviors::Predefined;
 use ztrisk_core::scoring::ChangeCause;
+use ztrisk_store::model::StreamEvent;
 
 /// The `typ` of every SET's JWS header.
 pub const SET_TYP: &str = "secevent+jwt";
 /// Okta's event type for a user's risk level.
 pub const OKTA_USER_RISK_CHANGE: &str =
     "https://schemas.okta.com/secevent/okta/event-type/user-risk-change";
-/// CAEP 1.0's event type for a risk level.
-pub const CAEP_RISK_LEVEL_CHANGE: &str =
-    "https://schemas.openid.net/secevent/caep/event-type/risk-level-change";
+pub use ztrisk_types::ssf::CAEP_RISK_LEVEL_CHANGE;
 
 /// Where Okta takes pushed SETs: the tenant URL without its trailing slash, plus Okta's path.
 pub fn okta_push_url(tenant_url: &str) -> String {
@@ -103,6 +102,26 @@ impl RiskChangeSet<'_> {
     }
 }
 
+/// The claims of a stream's own event (SSF 1.0 sections 8.1.4.2 and 8.1.5): the stream itself
+/// is the subject, as `{"format": "opaque", "id": <stream_id>}`.
+pub fn stream_event_claims(
+    issuer: &str,
+    audience: &str,
+    jti: &str,
+    iat: i64,
+    stream_id: &str,
+    event: &StreamEvent,
+) -> Value {
+    json!({
+        "iss": issuer,
+        "aud": audience,
+        "iat": iat,
+        "jti": jti,
+        "sub_id": {"format": "opaque", "id": stream_id},
+        "events": {event.event_type(): event.members()},
+    })
+}
+
 fn level_or_low(level: Option<RiskLevel>) -> RiskLevel {
     level.unwrap_or(RiskLevel::Low)
 }
@@ -142,6 +161,30 @@ pub fn reason_user(cause: &ChangeCause) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ztrisk_store::model::StreamStatus;
+
+    #[test]
+    fn stream_events_name_the_stream_and_carry_their_members() {
+        let verification = StreamEvent::Verification {
+            state: Some("VGhpcyBpcyBhbiBleGFtcGxl".into()),
+        };
+        let claims = stream_event_claims("iss", "aud", "jti", 1, "s-1", &verification);
+        assert_eq!(claims["sub_id"], json!({"format": "opaque", "id": "s-1"}));
+        assert_eq!(
+            claims["events"]["https://schemas.openid.net/secevent/ssf/event-type/verification"],
+            json!({"state": "VGhpcyBpcyBhbiBleGFtcGxl"})
+        );
+        assert!(claims.get("sub").is_none() && claims.get("exp").is_none());
+        let updated = StreamEvent::Updated {
+            status: StreamStatus::Paused,
+            reason: None,
+        };
+        let claims = stream_event_claims("iss", "aud", "jti", 1, "s-1", &updated);
+        assert_eq!(
+            claims["events"]["https://schemas.openid.net/secevent/ssf/event-type/stream-updated"],
+            json!({"status": "paused"})
+        );
+    }
 
     fn imp_travel() -> ChangeCause {
         ChangeCause::Detection("imp_travel".parse().unwrap())

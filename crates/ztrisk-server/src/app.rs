@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: u32,
     /// The base URL clients reach this server at (for `well_known_url` of integrations).
     pub public_url: String,
+    /// How long SETs a poll of an SSF stream handed out are kept from other polls; not
+    /// acknowledged by then, they are handed out again (spec 4.5).
+    pub poll_lease: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +40,7 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             rate_limit_per_minute: 6000,
             public_url: "http://127.0.0.1:8787".into(),
+            poll_lease: crate::routes::ssf::LONG_POLL,
         }
     }
 }
@@ -129,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(routes::ops::routes(routes::Api::default()).into_router())
         .merge(routes::discovery::routes(routes::Api::default()).into_router())
+        .merge(routes::ssf::routes(routes::Api::default()).into_router())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

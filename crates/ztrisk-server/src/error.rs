@@ -15,6 +15,8 @@ pub enum ApiError {
     MalformedAuthEmail,
     /// Unknown, revoked or expired token; wrong key.
     AuthenticationFailed,
+    /// (SSF endpoints) no valid Bearer API token: 401 with `WWW-Authenticate`.
+    Unauthenticated,
     /// Valid credentials that may not do this here; the text says what is missing.
     Unauthorized(String),
     /// The decision endpoint refuses the user (spec 6.3); says who and at which level.
@@ -55,6 +57,7 @@ impl ApiError {
             | ApiError::MalformedAuthKey
             | ApiError::MalformedAuthEmail => Code::InvalidHeaders,
             ApiError::AuthenticationFailed => Code::AuthenticationError,
+            ApiError::Unauthenticated => Code::Unauthenticated,
             ApiError::Unauthorized(_) | ApiError::DeniedByRisk(_) => Code::Unauthorized,
             ApiError::NoRoute(_) => Code::CouldNotRoute,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
@@ -100,6 +103,7 @@ impl ApiError {
             ApiError::Conflict(what) => vec![item(what.clone())],
             ApiError::MissingCredentials
             | ApiError::AuthenticationFailed
+            | ApiError::Unauthenticated
             | ApiError::MethodNotAllowed
             | ApiError::MalformedJson
             | ApiError::UnsupportedContentType
@@ -132,7 +136,10 @@ pub fn invalid_item_with(problem: &FieldError, lead: &str, prefix: &str) -> Erro
 
 impl From<ztrisk_store::StoreError> for ApiError {
     fn from(e: ztrisk_store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            ztrisk_store::StoreError::Conflict(message) => ApiError::Conflict(message),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -145,6 +152,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::Unauthenticated => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ztrisk\""),
+                );
             }
             // A conflict will not go away by itself; the official SDKs retry 409 unless told.
             ApiError::Conflict(_) => {

@@ -47,7 +47,7 @@ pub async fn sweep(state: &AppState) -> ExpiryOutcome {
             state.decisions.levels_changed();
         }
         if outcome.deliveries_queued > 0 {
-            state.sharing.wake.notify_one();
+            state.sharing.queued();
         }
         total.users += outcome.users;
         total.level_changes += outcome.level_changes;

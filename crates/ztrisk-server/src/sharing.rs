@@ -13,6 +13,9 @@ use ztrisk_store::model::SigningKeyStatus;
 pub struct Sharing {
     /// Notified when a request queued deliveries; the worker sleeps on it.
     pub wake: Arc<Notify>,
+    /// Notified (all of them) when this process queued deliveries: long polls of SSF streams
+    /// wait on it.
+    pub polls: Notify,
     /// URLs that reach this server: no receiver may be one of them.
     pub own_urls: Vec<Url>,
     /// For `POST /webhooks/{id}/test` (the same rules as deliveries: no redirects, no SSRF);
@@ -30,6 +33,7 @@ impl Sharing {
     pub fn new(public_url: &str) -> Self {
         Self {
             wake: Arc::new(Notify::new()),
+            polls: Notify::new(),
             own_urls: Url::parse(public_url).into_iter().collect(),
             http: ztrisk_deliver::outbound::client(ztrisk_deliver::outbound::DELIVERY_TIMEOUT)
                 .inspect_err(
@@ -38,6 +42,12 @@ impl Sharing {
                 .ok(),
             keys: Mutex::new(None),
         }
+    }
+
+    /// Tells the delivery worker and the waiting polls that deliveries were queued.
+    pub fn queued(&self) {
+        self.wake.notify_one();
+        self.polls.notify_waiters();
     }
 
     /// Also refuse receivers at `url` (the listen address, when it differs from the public

@@ -101,6 +101,11 @@ impl TestServer {
     /// Stops this server and starts a new process-equivalent (new store, new caches, new port)
     /// on the same data, with the default configuration and no faults.
     pub async fn restart(self) -> Self {
+        self.restart_with(ServerConfig::default()).await
+    }
+
+    /// [`TestServer::restart`] with `config` (except `public_url`).
+    pub async fn restart_with(self, config: ServerConfig) -> Self {
         self.shutdown().await;
         let credentials = Credentials {
             account: self.account,
@@ -111,14 +116,7 @@ impl TestServer {
         let data = self.data.clone();
         drop(self);
         let store = data.open().await;
-        Self::serve_on(
-            data,
-            store,
-            credentials,
-            ServerConfig::default(),
-            Fault::None,
-        )
-        .await
+        Self::serve_on(data, store, credentials, config, Fault::None).await
     }
 
     /// Another server on the same data, running beside this one: a second replica on

@@ -8,8 +8,8 @@
 use ztrisk_core::behaviors::{AccountBehaviors, Predefined};
 use ztrisk_core::scoring::{CONFIRMED_COMPROMISED, CONFIRMED_COMPROMISED_NAME};
 use ztrisk_store::model::{
-    DeliveryRecord, IngestOutcome, Integration, Page, Paging, RiskEventRecord, UserRisk,
-    UserSummary, Webhook,
+    DeliveryRecord, IngestOutcome, Integration, IntegrationType, Page, Paging, RiskEventRecord,
+    Stream, StreamBacklog, StreamDelivery, StreamDeliveryMethod, UserRisk, UserSummary, Webhook,
 };
 use ztrisk_types as wire;
 
@@ -100,11 +100,141 @@ pub fn integration(i: &Integration, public_url: &str) -> wire::Integration {
         integration_type: i.integration_type.as_str().to_owned(),
         reference_id: i.reference_id.clone(),
         tenant_url: i.tenant_url.clone(),
-        well_known_url: format!(
-            "{}/.well-known/sse-configuration/{}/",
-            public_url.trim_end_matches('/'),
-            i.id
-        ),
+        well_known_url: well_known_url(i, public_url),
+    }
+}
+
+/// Where a receiver discovers the integration: Cloudflare's spelling for Okta, SSF 1.0's
+/// (section 7.2) for SSF receivers, which derive it from the issuer.
+fn well_known_url(i: &Integration, public_url: &str) -> String {
+    let public = public_url.trim_end_matches('/');
+    match i.integration_type {
+        IntegrationType::Okta => format!("{public}/.well-known/sse-configuration/{}/", i.id),
+        IntegrationType::Ssf => format!("{public}/.well-known/ssf-configuration/{}", i.id),
+    }
+}
+
+/// The URLs of an SSF integration's endpoints (spec 4.5).
+pub struct SsfEndpoints {
+    pub configuration: String,
+    pub poll: String,
+}
+
+impl SsfEndpoints {
+    pub fn of(public_url: &str, integration: uuid::Uuid) -> Self {
+        let base = format!("{}/ssf/{integration}", public_url.trim_end_matches('/'));
+        Self {
+            poll: format!("{base}/poll"),
+            configuration: format!("{base}/stream"),
+        }
+    }
+}
+
+/// An integration's transmitter metadata (SSF 1.0 section 7.1; spec 4.3 and 4.5).
+pub fn transmitter_metadata(i: &Integration, public_url: &str) -> serde_json::Value {
+    let public = public_url.trim_end_matches('/');
+    let mut metadata = serde_json::json!({
+        "issuer": ztrisk_deliver::send::issuer(public, i.id),
+        "jwks_uri": format!("{public}{}", crate::routes::discovery::JWKS_PATH),
+        "spec_version": "1_0",
+    });
+    let members = match i.integration_type {
+        IntegrationType::Okta => serde_json::json!({
+            "delivery_methods_supported": [
+                StreamDeliveryMethod::Push.as_str(),
+                ztrisk_types::ssf::RISC_PUSH,
+            ],
+        }),
+        IntegrationType::Ssf => {
+            let stream = SsfEndpoints::of(public, i.id).configuration;
+            serde_json::json!({
+                "delivery_methods_supported": [
+                    StreamDeliveryMethod::Push.as_str(),
+                    StreamDeliveryMethod::Poll.as_str(),
+                ],
+                "configuration_endpoint": stream,
+                "status_endpoint": format!("{stream}/status"),
+                "verification_endpoint": format!("{stream}/verify"),
+                "add_subject_endpoint": format!("{stream}/subjects/add"),
+                "remove_subject_endpoint": format!("{stream}/subjects/remove"),
+                "authorization_schemes": [{"spec_urn": "urn:ietf:rfc:6750"}],
+                "default_subjects": "ALL",
+            })
+        }
+    };
+    if let (Some(object), serde_json::Value::Object(more)) = (metadata.as_object_mut(), members) {
+        object.extend(more);
+    }
+    metadata
+}
+
+/// A stream's configuration as SSF 1.0 (section 8.1.1) writes it. The receiver's
+/// `authorization_header` is a credential: it is kept, never shown back.
+pub fn stream_config(public_url: &str, i: &Integration, stream: &Stream) -> serde_json::Value {
+    let endpoints = SsfEndpoints::of(public_url, i.id);
+    let delivery = match &stream.fields.delivery {
+        StreamDelivery::Push { endpoint_url, .. } => serde_json::json!({
+            "method": StreamDeliveryMethod::Push.as_str(),
+            "endpoint_url": endpoint_url,
+        }),
+        StreamDelivery::Poll => serde_json::json!({
+            "method": StreamDeliveryMethod::Poll.as_str(),
+            "endpoint_url": endpoints.poll,
+        }),
+    };
+    let mut config = serde_json::json!({
+        "stream_id": stream.stream_id,
+        "iss": ztrisk_deliver::send::issuer(public_url, i.id),
+        "aud": i.tenant_url,
+        "events_supported": ztrisk_types::ssf::EVENTS_SUPPORTED,
+        "events_requested": stream.fields.events_requested,
+        "events_delivered": events_delivered(stream),
+        "delivery": delivery,
+    });
+    if let (Some(description), Some(object)) = (&stream.fields.description, config.as_object_mut())
+    {
+        object.insert("description".into(), description.as_str().into());
+    }
+    config
+}
+
+/// The requested event types that ztrisk transmits, in the order it lists them.
+fn events_delivered(stream: &Stream) -> Vec<&'static str> {
+    ztrisk_types::ssf::EVENTS_SUPPORTED
+        .into_iter()
+        .filter(|e| stream.fields.events_requested.iter().any(|r| r == e))
+        .collect()
+}
+
+/// A stream as its administrator sees it (`ztrisk integrations stream`).
+pub fn integration_stream(
+    public_url: &str,
+    i: &Integration,
+    stream: &Stream,
+    backlog: StreamBacklog,
+) -> wire::IntegrationStream {
+    let endpoint_url = match &stream.fields.delivery {
+        StreamDelivery::Push { endpoint_url, .. } => endpoint_url.clone(),
+        StreamDelivery::Poll => SsfEndpoints::of(public_url, i.id).poll,
+    };
+    wire::IntegrationStream {
+        stream_id: stream.stream_id.clone(),
+        status: stream.status.as_str().to_owned(),
+        reason: stream.reason.clone(),
+        delivery_method: stream.fields.delivery.method().as_str().to_owned(),
+        endpoint_url,
+        events_delivered: events_delivered(stream)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        description: stream.fields.description.clone(),
+        removed_subjects: stream.removed_subjects.clone(),
+        created_at: stream.created_at,
+        updated_at: stream.updated_at,
+        backlog: wire::StreamBacklog {
+            pending: backlog.pending,
+            oldest_pending_at: backlog.oldest_pending_at,
+        },
     }
 }
 

@@ -208,8 +208,33 @@ pub const TABLES: &[TableSpec] = &[
             ("claimed_until", Int),
             ("payload", Bytes),
             ("last_error", Text),
+            ("detail", Text),
         ],
         order_by: "seq",
+    },
+    TableSpec {
+        name: "ssf_streams",
+        columns: &[
+            ("integration_id", Text),
+            ("account_id", Text),
+            ("stream_id", Text),
+            ("delivery_method", Text),
+            ("endpoint_url", Text),
+            ("authorization_header", Text),
+            ("events_requested", Text),
+            ("delivers_risk", Bool),
+            ("description", Text),
+            ("status", Text),
+            ("reason", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        order_by: "integration_id",
+    },
+    TableSpec {
+        name: "ssf_removed_subjects",
+        columns: &[("integration_id", Text), ("email", Text)],
+        order_by: "integration_id, email",
     },
 ];
 

@@ -8,6 +8,10 @@ pub enum StoreError {
     UnknownAccount(AccountId),
     #[error("{0}")]
     Conflict(String),
+    /// What the write needs does not exist (e.g. a stream for an integration that is not an
+    /// SSF integration of the account).
+    #[error("no such {0}")]
+    NotFound(&'static str),
     #[error(
         "the database was written by a newer ztrisk (schema version {found}, this binary knows up to {known}); upgrade ztrisk"
     )]
@@ -18,6 +22,12 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
         StoreError::Backend(e.to_string())
     }
 }

@@ -4,12 +4,13 @@
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
     IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
+    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
     UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, WebhookStore,
+    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -289,6 +290,93 @@ impl WebhookStore for FaultyStore {
         actor: &Actor,
     ) -> Result<bool, StoreError> {
         self.inner.delete_webhook(account, id, actor).await
+    }
+}
+
+#[async_trait]
+impl StreamStore for FaultyStore {
+    async fn stream(&self, account: AccountId, id: Uuid) -> Result<Option<Stream>, StoreError> {
+        self.inner.stream(account, id).await
+    }
+    async fn create_stream(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: StreamFields,
+        actor: &Actor,
+    ) -> Result<Stream, StoreError> {
+        self.inner.create_stream(account, id, fields, actor).await
+    }
+    async fn update_stream(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        fields: StreamFields,
+        actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        self.inner.update_stream(account, id, fields, actor).await
+    }
+    async fn delete_stream(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_stream(account, id, actor).await
+    }
+    async fn set_stream_status(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        status: StreamStatus,
+        reason: Option<String>,
+        actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        self.inner
+            .set_stream_status(account, id, status, reason, actor)
+            .await
+    }
+    async fn queue_stream_event(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        event: StreamEvent,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .queue_stream_event(account, id, event, actor)
+            .await
+    }
+    async fn set_subject_removed(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        email: &str,
+        removed: bool,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .set_subject_removed(account, id, email, removed, actor)
+            .await
+    }
+    async fn stream_backlog(
+        &self,
+        account: AccountId,
+        id: Uuid,
+    ) -> Result<StreamBacklog, StoreError> {
+        self.inner.stream_backlog(account, id).await
+    }
+    async fn poll_stream(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        request: PollRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, StoreError> {
+        self.inner.poll_stream(account, id, request, now).await
+    }
+    async fn keep_payloads(&self, payloads: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError> {
+        self.inner.keep_payloads(payloads).await
     }
 }
 

@@ -22,7 +22,7 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub mod prelude {
     pub use crate::model::Actor;
     pub use crate::{
-        BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store,
+        BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StreamStore,
     };
 }
 
@@ -42,8 +42,9 @@ use chrono::{DateTime, Utc};
 use model::{
     Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
     ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page,
-    Paging, RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery,
-    UserRisk, UserSummary, Webhook, WebhookFields,
+    Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream,
+    StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
+    UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use uuid::Uuid;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -65,6 +66,7 @@ pub trait Store:
     + IntegrationStore
     + WebhookStore
     + OutboxStore
+    + StreamStore
     + SigningKeyStore
     + DumpStore
 {
@@ -330,6 +332,101 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// When the next pending delivery is due, if any (so an idle worker can sleep until then;
     /// one in flight counts as due, so the answer may be early, never late).
     async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// SSF streams (spec 4.5): one per SSF integration, managed by its receiver. Their SETs are
+/// outbox deliveries of the integration: pushed by the worker, or handed out by polls.
+#[async_trait]
+pub trait StreamStore: Send + Sync + 'static {
+    /// The stream of the account's integration, if it has one.
+    async fn stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<Option<Stream>, StoreError>;
+
+    /// Creates the integration's stream, enabled, with a fresh `stream_id`. Fails with
+    /// [`StoreError::Conflict`] when it has one already.
+    async fn create_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        actor: &Actor,
+    ) -> Result<Stream, StoreError>;
+
+    /// Replaces what the receiver configures; `None` when there is no stream.
+    async fn update_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError>;
+
+    /// Deletes the stream and fails what it had not delivered; `false` when there is none.
+    async fn delete_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets the status. When it changes, queues a stream-updated event in the same
+    /// transaction, and disabling fails the level changes not yet delivered. `None` when
+    /// there is no stream.
+    async fn set_stream_status(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        status: StreamStatus,
+        reason: Option<String>,
+        actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError>;
+
+    /// Queues one of the stream's own events (a verification); `false` when there is no
+    /// stream.
+    async fn queue_stream_event(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        event: StreamEvent,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes a subject (`email`, lowercased) from the stream, or adds it back; `false` when
+    /// there is no stream.
+    async fn set_subject_removed(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        email: &str,
+        removed: bool,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+
+    /// What the stream has not delivered yet.
+    async fn stream_backlog(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<StreamBacklog, StoreError>;
+
+    /// A poll (RFC 8936), in one transaction: applies the acknowledgements and refusals, then
+    /// hands out up to `max_events` pending SETs that no other poll holds, the newest change
+    /// of each user only (older ones are superseded), and the stream's own events. Level
+    /// changes wait while the stream is paused.
+    async fn poll_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        request: PollRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, StoreError>;
+
+    /// Keeps the bytes of SETs a poll handed out without them (signed after the claim), so
+    /// that later polls hand out the same bytes.
+    async fn keep_payloads(&self, payloads: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError>;
 }
 
 /// The keys that sign SETs (spec 4.4), shared by every replica.

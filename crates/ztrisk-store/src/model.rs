@@ -308,6 +308,22 @@ pub enum Target {
         integration_id: uuid::Uuid,
         tenant_url: String,
     },
+    /// An SSF stream that pushes (RFC 8935): a signed SET to the receiver's endpoint.
+    SsfPush {
+        integration_id: uuid::Uuid,
+        /// The SETs' `aud`: the integration's `tenant_url`.
+        audience: String,
+        stream_id: String,
+        endpoint_url: String,
+        /// Sent as the `Authorization` header, as the receiver gave it.
+        authorization_header: Option<String>,
+    },
+    /// An SSF stream that the receiver polls (RFC 8936): a signed SET handed out by a poll.
+    SsfPoll {
+        integration_id: uuid::Uuid,
+        audience: String,
+        stream_id: String,
+    },
     /// A webhook, signed with its secret.
     Webhook {
         url: String,
@@ -327,6 +343,24 @@ impl fmt::Debug for Target {
                 .field("integration_id", integration_id)
                 .field("tenant_url", tenant_url)
                 .finish(),
+            Target::SsfPush {
+                integration_id,
+                stream_id,
+                ..
+            } => f
+                .debug_struct("SsfPush")
+                .field("integration_id", integration_id)
+                .field("stream_id", stream_id)
+                .finish_non_exhaustive(),
+            Target::SsfPoll {
+                integration_id,
+                stream_id,
+                ..
+            } => f
+                .debug_struct("SsfPoll")
+                .field("integration_id", integration_id)
+                .field("stream_id", stream_id)
+                .finish_non_exhaustive(),
             Target::Webhook { format, .. } => f
                 .debug_struct("Webhook")
                 .field("format", format)
@@ -344,6 +378,8 @@ pub struct DeliveryTask {
     pub target: Target,
     /// The bytes sent on the first attempt: a retry resends them (same `jti`).
     pub payload: Option<Vec<u8>>,
+    /// An SSF stream's own event, when the delivery is one rather than a level change.
+    pub stream_event: Option<StreamEvent>,
 }
 
 /// What an attempt came to.
@@ -445,6 +481,221 @@ pub struct OutboxStats {
     /// Deliveries kept, by destination kind (`integration`, `webhook`) and status.
     pub by_kind_and_status: Vec<(String, String, u64)>,
     /// Deliveries waiting to be sent, and when the oldest of them was queued.
+    pub pending: u64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+pub use ztrisk_types::{StreamDeliveryMethod, StreamStatus};
+
+/// An SSF stream (spec 4.5): one per SSF integration, configured by its receiver.
+/// `Debug` never shows the receiver's authorization header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stream {
+    pub integration_id: uuid::Uuid,
+    pub account: AccountId,
+    pub stream_id: String,
+    pub fields: StreamFields,
+    pub status: StreamStatus,
+    /// Why the status was set, as the receiver said.
+    pub reason: Option<String>,
+    /// Emails the receiver removed from the stream (lowercased, sorted).
+    pub removed_subjects: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the receiver configures of its stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamFields {
+    pub delivery: StreamDelivery,
+    /// The event types the receiver asked for, as it spelled them.
+    pub events_requested: Vec<String>,
+    pub description: Option<String>,
+}
+
+impl StreamFields {
+    /// Whether risk-level changes are among the events the stream delivers.
+    pub fn delivers_risk(&self) -> bool {
+        self.events_requested
+            .iter()
+            .any(|e| ztrisk_types::ssf::is_requestable(e))
+    }
+}
+
+/// How the stream's SETs reach the receiver.
+#[derive(Clone, PartialEq)]
+pub enum StreamDelivery {
+    /// RFC 8935: ztrisk POSTs each SET to `endpoint_url`, with `authorization_header`.
+    Push {
+        endpoint_url: String,
+        authorization_header: Option<String>,
+    },
+    /// RFC 8936: the receiver polls ztrisk.
+    Poll,
+}
+
+impl StreamDelivery {
+    pub fn method(&self) -> StreamDeliveryMethod {
+        match self {
+            StreamDelivery::Push { .. } => StreamDeliveryMethod::Push,
+            StreamDelivery::Poll => StreamDeliveryMethod::Poll,
+        }
+    }
+
+    /// The method as stored (`push` | `poll`).
+    pub fn stored(&self) -> &'static str {
+        match self {
+            StreamDelivery::Push { .. } => "push",
+            StreamDelivery::Poll => "poll",
+        }
+    }
+
+    /// Reads back what [`StreamDelivery::stored`] and the push columns hold.
+    pub fn from_stored(
+        method: &str,
+        endpoint_url: Option<String>,
+        authorization_header: Option<String>,
+    ) -> Option<Self> {
+        match (method, endpoint_url) {
+            ("push", Some(endpoint_url)) => Some(StreamDelivery::Push {
+                endpoint_url,
+                authorization_header,
+            }),
+            ("poll", _) => Some(StreamDelivery::Poll),
+            _ => None,
+        }
+    }
+
+    /// The push columns: endpoint URL and authorization header.
+    pub fn push_columns(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            StreamDelivery::Push {
+                endpoint_url,
+                authorization_header,
+            } => (Some(endpoint_url), authorization_header.as_deref()),
+            StreamDelivery::Poll => (None, None),
+        }
+    }
+}
+
+impl fmt::Debug for StreamDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamDelivery::Push { endpoint_url, .. } => f
+                .debug_struct("Push")
+                .field("endpoint_url", endpoint_url)
+                .finish_non_exhaustive(),
+            StreamDelivery::Poll => f.write_str("Poll"),
+        }
+    }
+}
+
+/// A stream's own event (SSF 1.0 section 8.1.4 and 8.1.5), queued and delivered on the stream
+/// like a level change. Stored as a delivery with `cause` [`StreamEvent::cause`] and the
+/// members in `detail`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The receiver asked for a verification; `state` is echoed back.
+    Verification { state: Option<String> },
+    /// The stream's status changed.
+    Updated {
+        status: StreamStatus,
+        reason: Option<String>,
+    },
+}
+
+impl StreamEvent {
+    pub const VERIFICATION: &'static str = "ssf:verification";
+    pub const UPDATED: &'static str = "ssf:stream-updated";
+
+    pub fn cause(&self) -> &'static str {
+        match self {
+            StreamEvent::Verification { .. } => Self::VERIFICATION,
+            StreamEvent::Updated { .. } => Self::UPDATED,
+        }
+    }
+
+    /// The event's members in the SET (and as stored).
+    pub fn members(&self) -> serde_json::Value {
+        let mut members = serde_json::Map::new();
+        match self {
+            StreamEvent::Verification { state } => {
+                if let Some(state) = state {
+                    members.insert("state".into(), state.as_str().into());
+                }
+            }
+            StreamEvent::Updated { status, reason } => {
+                members.insert("status".into(), status.as_str().into());
+                if let Some(reason) = reason {
+                    members.insert("reason".into(), reason.as_str().into());
+                }
+            }
+        }
+        serde_json::Value::Object(members)
+    }
+
+    /// The event type URI.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            StreamEvent::Verification { .. } => ztrisk_types::ssf::SSF_VERIFICATION,
+            StreamEvent::Updated { .. } => ztrisk_types::ssf::SSF_STREAM_UPDATED,
+        }
+    }
+
+    /// Reads back a stored event; `None` for a level change (or an unreadable row).
+    pub fn from_stored(cause: &str, detail: Option<&str>) -> Option<Self> {
+        let members: serde_json::Value = serde_json::from_str(detail?).ok()?;
+        let text = |name: &str| {
+            members
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        match cause {
+            Self::VERIFICATION => Some(StreamEvent::Verification {
+                state: text("state"),
+            }),
+            Self::UPDATED => Some(StreamEvent::Updated {
+                status: StreamStatus::parse(&text("status")?)?,
+                reason: text("reason"),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A receiver's poll (RFC 8936), as the store carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollRequest {
+    /// SETs the receiver accepted (`ack`).
+    pub ack: Vec<String>,
+    /// SETs the receiver refused (`setErrs`): jti and why.
+    pub refused: Vec<(String, String)>,
+    /// How many SETs to hand out at most (`maxEvents`); 0 only acknowledges.
+    pub max_events: usize,
+    /// How long SETs handed out are kept from other polls while the receiver processes them;
+    /// unacknowledged, they are handed out again after it.
+    pub lease: std::time::Duration,
+}
+
+/// What a poll came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollOutcome {
+    /// The acknowledgements were applied and these SETs are handed out (their bytes are
+    /// in `payload` when a poll signed them before).
+    Served {
+        sets: Vec<DeliveryTask>,
+        more_available: bool,
+    },
+    /// An `ack` or `setErrs` names a SET this stream never had: nothing was changed.
+    UnknownJti(String),
+    /// The integration has no stream.
+    NoStream,
+}
+
+/// What a stream has not delivered yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamBacklog {
     pub pending: u64,
     pub oldest_pending_at: Option<DateTime<Utc>>,
 }

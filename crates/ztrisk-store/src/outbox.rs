@@ -4,7 +4,7 @@
 use crate::model::{AttemptResult, DeliveryStatus, Destination, Target, WebhookFormat};
 use crate::time::to_ms;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use ztrisk_core::RiskLevel;
 use ztrisk_core::scoring::Touched;
 use ztrisk_core::scoring::{ChangeCause, LevelChange};
@@ -61,18 +61,53 @@ pub fn stored_level(rank: i64, count: i64) -> Option<RiskLevel> {
 }
 
 /// A destination of the account that may want the change.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Subscriber {
     pub destination: Destination,
     /// Webhooks only hear of changes that reach this level (integrations: every change).
     pub min_level: Option<RiskLevel>,
+    /// SSF streams: the subjects (emails) their receiver removed.
+    pub removed: HashSet<String>,
 }
 
 impl Subscriber {
-    pub fn wants(&self, change: &LevelChange) -> bool {
-        self.min_level.is_none_or(|min| change.reaches(min))
+    pub fn new(destination: Destination, min_level: Option<RiskLevel>) -> Self {
+        Self {
+            destination,
+            min_level,
+            removed: HashSet::new(),
+        }
+    }
+
+    pub fn wants(&self, changed: &ChangedUser) -> bool {
+        self.min_level.is_none_or(|min| changed.change.reaches(min))
+            && !self.removed.contains(&changed.email)
     }
 }
+
+/// Whether an integration, as its row and its stream's row read, hears of level changes:
+/// Okta integrations always; SSF ones when their stream exists, is not disabled and asked for
+/// risk-level changes.
+pub fn integration_subscribes(
+    integration_type: &str,
+    stream_status: Option<&str>,
+    delivers_risk: bool,
+) -> bool {
+    match crate::model::IntegrationType::parse(integration_type) {
+        Some(crate::model::IntegrationType::Okta) => true,
+        Some(crate::model::IntegrationType::Ssf) => {
+            delivers_risk
+                && stream_status
+                    .and_then(crate::model::StreamStatus::parse)
+                    .is_some_and(|s| s != crate::model::StreamStatus::Disabled)
+        }
+        None => false,
+    }
+}
+
+/// The user key of a stream's own events (verification, stream-updated): no user has it, so
+/// they neither wait for nor supersede any user's changes.
+pub const STREAM_EVENT_USER_KEY: i64 = 0;
 
 /// A fresh delivery id (`jti`, `webhook-id`): 32 lowercase hex digits, random.
 pub fn new_delivery_id() -> String {
@@ -88,6 +123,9 @@ pub const DEACTIVATED: &str = "the destination was deactivated";
 pub const DELETED: &str = "the destination was deleted";
 /// Why a claimed delivery fails when its destination went away as it was being queued.
 pub const GONE: &str = "the destination is inactive or was deleted";
+/// Why a stream's pending deliveries fail.
+pub const STREAM_DELETED: &str = "the stream was deleted";
+pub const STREAM_DISABLED: &str = "the stream was disabled";
 
 /// How an attempt's result is stored: the status, when the next attempt is due (for a settled
 /// delivery, when it was settled), and the error.
@@ -134,27 +172,63 @@ pub fn changed_keys(users: &HashMap<&str, Touched<i64>>, now: i64) -> Vec<i64> {
         .collect()
 }
 
+/// The columns a claim reads of a delivery's destination (each `None` when the destination
+/// is not of that kind, or is gone or inactive).
+#[derive(Debug, Default)]
+pub struct DestinationColumns {
+    /// Integrations.
+    pub tenant_url: Option<String>,
+    pub integration_type: Option<String>,
+    /// SSF integrations' streams.
+    pub stream_id: Option<String>,
+    pub stream_method: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub authorization_header: Option<String>,
+    /// Webhooks.
+    pub url: Option<String>,
+    pub format: Option<String>,
+    pub secret: Option<String>,
+}
+
 /// Where a claimed delivery goes, from its destination's columns; `None` when the
-/// destination is gone.
-pub fn target(
-    destination: Destination,
-    tenant_url: Option<String>,
-    url: Option<String>,
-    format: Option<String>,
-    secret: Option<String>,
-) -> Option<Target> {
-    match (destination, tenant_url, url, format, secret) {
-        (Destination::Integration(integration_id), Some(tenant_url), ..) => Some(Target::Okta {
-            integration_id,
-            tenant_url,
-        }),
-        (Destination::Webhook(_), _, Some(url), Some(format), Some(secret)) => {
-            Some(Target::Webhook {
-                url,
-                format: WebhookFormat::parse(&format).unwrap_or_default(),
-                secret,
-            })
+/// destination is gone (or is a stream that does not push).
+pub fn target(destination: Destination, columns: DestinationColumns) -> Option<Target> {
+    let DestinationColumns {
+        tenant_url,
+        integration_type,
+        stream_id,
+        stream_method,
+        endpoint_url,
+        authorization_header,
+        url,
+        format,
+        secret,
+    } = columns;
+    match destination {
+        Destination::Integration(integration_id) => {
+            let tenant_url = tenant_url?;
+            match crate::model::IntegrationType::parse(integration_type.as_deref()?)? {
+                crate::model::IntegrationType::Okta => Some(Target::Okta {
+                    integration_id,
+                    tenant_url,
+                }),
+                crate::model::IntegrationType::Ssf => {
+                    let endpoint_url =
+                        endpoint_url.filter(|_| stream_method.as_deref() == Some("push"))?;
+                    Some(Target::SsfPush {
+                        integration_id,
+                        audience: tenant_url,
+                        stream_id: stream_id?,
+                        endpoint_url,
+                        authorization_header,
+                    })
+                }
+            }
         }
-        _ => None,
+        Destination::Webhook(_) => Some(Target::Webhook {
+            url: url?,
+            format: WebhookFormat::parse(&format?).unwrap_or_default(),
+            secret: secret?,
+        }),
     }
 }

@@ -53,6 +53,8 @@ codes! {
     MalformedAuthKey = 6103, 400, "Invalid format for X-Auth-Key header";
     /// Unknown, revoked or expired token; wrong key.
     AuthenticationError = 10000, 403, "Authentication error";
+    /// (SSF endpoints, spec 4.5) no valid Bearer API token: 401, as RFC 6750 answers.
+    Unauthenticated = 10001, 401, "Authentication required: an API token as a Bearer token";
     /// Valid credentials without access to the account or without the permission.
     Unauthorized = 9109, 403, "Unauthorized to access requested resource";
     /// No route, or a malformed id in the path.

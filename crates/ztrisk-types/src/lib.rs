@@ -16,6 +16,7 @@ mod lenient;
 mod ops;
 mod risk_level;
 mod sharing;
+pub mod ssf;
 mod tokens;
 mod users;
 mod vocab;
@@ -28,10 +29,12 @@ pub use events::{IngestResult, RejectedEvent};
 pub use integrations::{Integration, IntegrationCreate, IntegrationUpdate};
 pub use ops::{Empty, Status};
 pub use risk_level::{InvalidRiskLevel, RiskLevel};
-pub use sharing::{Delivery, Webhook, WebhookFields, WebhookTestResult};
+pub use sharing::{
+    Delivery, IntegrationStream, StreamBacklog, Webhook, WebhookFields, WebhookTestResult,
+};
 pub use tokens::TokenVerifyResult;
 pub use users::{RiskEvent, SummaryResult, SummaryUser, UserRiskResult};
 pub use vocab::{
-    DeliveryStatus, Direction, IntegrationType, OKTA, RiskEventOrder, SummaryOrder, Vocabulary,
-    WebhookFormat,
+    DeliveryStatus, Direction, IntegrationType, OKTA, RiskEventOrder, StreamDeliveryMethod,
+    StreamStatus, SummaryOrder, Vocabulary, WebhookFormat,
 };

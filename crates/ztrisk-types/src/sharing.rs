@@ -96,3 +96,42 @@ pub struct Delivery {
     #[serde(default)]
     pub last_error: Option<String>,
 }
+
+/// `result` of GET `/integrations/{id}/stream` (ztrisk): an SSF integration's stream as its
+/// administrator sees it (the receiver's `authorization_header` is never shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationStream {
+    pub stream_id: String,
+    /// A [`StreamStatus`](crate::StreamStatus) spelling.
+    pub status: String,
+    /// Why the status was set, when the receiver said.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A [`StreamDeliveryMethod`](crate::StreamDeliveryMethod) URN.
+    pub delivery_method: String,
+    /// Push: the receiver's URL; poll: ztrisk's poll URL.
+    pub endpoint_url: String,
+    /// The event types the receiver gets.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub events_delivered: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Subjects (emails) the receiver removed: they get no events.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub removed_subjects: Vec<String>,
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    pub backlog: StreamBacklog,
+}
+
+/// What a stream has not delivered yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamBacklog {
+    /// SETs waiting to be pushed, or to be polled and acknowledged.
+    pub pending: u64,
+    /// When the oldest of them was queued.
+    #[serde(default, with = "rfc3339::option")]
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}

@@ -118,6 +118,34 @@ wire_enum! {
         /// only type).
         #[default]
         Okta = "Okta",
+        /// A standard Shared Signals Framework 1.0 transmitter for any receiver: the receiver
+        /// manages its own stream and receives CAEP risk-level changes by push or poll
+        /// (ztrisk's own, spec 4.5).
+        Ssf = "SSF",
+    }
+}
+
+wire_enum! {
+    /// Where an SSF stream stands (SSF 1.0 section 8.1.2).
+    StreamStatus {
+        /// Events are transmitted.
+        #[default]
+        Enabled = "enabled",
+        /// Events are held and transmitted on resume.
+        Paused = "paused",
+        /// Events are not transmitted, nor kept.
+        Disabled = "disabled",
+    }
+}
+
+wire_enum! {
+    /// How an SSF stream's events reach the receiver.
+    StreamDeliveryMethod {
+        /// RFC 8935: ztrisk POSTs each SET to the receiver's `endpoint_url`.
+        #[default]
+        Push = "urn:ietf:rfc:8935",
+        /// RFC 8936: the receiver polls ztrisk's `endpoint_url`.
+        Poll = "urn:ietf:rfc:8936",
     }
 }
 

@@ -33,6 +33,7 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr))),
+        ..ServerConfig::default()
     };
     let mut state = AppState::new(store, config);
     state.own_listen_address(addr);

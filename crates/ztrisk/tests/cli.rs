@@ -403,6 +403,53 @@ async fn integrations() {
         1
     );
     assert_eq!(s.run(&["integrations", "update", &id]).await.code, 2);
+    // An Okta integration has no stream.
+    assert_eq!(s.run(&["integrations", "stream", &id]).await.code, 4);
+
+    // An SSF integration, whose receiver creates a poll stream and removes a subject.
+    let created = s
+        .run(&[
+            "integrations",
+            "create",
+            "--type",
+            "SSF",
+            "--tenant-url",
+            "https://receiver.example",
+            "--json",
+        ])
+        .await;
+    let ssf = json_id(&created);
+    let (receiver, _) = server
+        .token(
+            &[server.account],
+            &[ztrisk_core::Permission::ZeroTrustRiskSharing],
+            None,
+        )
+        .await;
+    let (status, stream) = server
+        .call(
+            axum::http::Method::POST,
+            &format!("/ssf/{ssf}/stream"),
+            &receiver,
+            Some(r#"{"description": "SOAR"}"#),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{stream}");
+    let stream_id = stream["stream_id"].as_str().unwrap_or_default().to_owned();
+    let remove = serde_json::json!({"stream_id": stream_id,
+        "subject": {"format": "email", "email": "joe@example.com"}});
+    let response = server
+        .request(
+            axum::http::Method::POST,
+            &format!("/ssf/{ssf}/stream/subjects/remove"),
+            &[("authorization", format!("Bearer {receiver}"))],
+            Some(remove.to_string()),
+        )
+        .await;
+    assert_eq!(response.status(), axum::http::StatusCode::NO_CONTENT);
+    s.run(&["integrations", "stream", &ssf]).await;
+    let json = s.run(&["integrations", "stream", &ssf, "--json"]).await;
+    assert!(json.stdout.contains("\"backlog\""), "{}", json.stdout);
     assert_eq!(s.run(&["integrations", "delete", &id]).await.code, 0);
     assert_eq!(s.run(&["integrations", "get", &id]).await.code, 4);
     assert_eq!(s.run(&["integrations", "get", "not-a-uuid"]).await.code, 4);

@@ -2,7 +2,10 @@ use super::{deliveries, scoring_path};
 use crate::Client;
 use crate::client::{Paged, Request, segment};
 use crate::error::Error;
-use crate::types::{DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationUpdate};
+use crate::types::{
+    DeliveriesParams, Delivery, Integration, IntegrationCreate, IntegrationStream,
+    IntegrationUpdate,
+};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
@@ -85,6 +88,18 @@ impl<'a> Integrations<'a> {
             .send::<IgnoredAny>(Request::new(Method::DELETE, path))
             .await
             .map(|_| ())
+    }
+
+    /// An SSF integration's stream as its receiver configured it, with its status and what it
+    /// has not delivered yet (GET `/integrations/{integration_id}/stream`; a ztrisk addition).
+    /// An integration without a stream is a 404 [`Error::Api`] (code 1404).
+    pub async fn stream(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+    ) -> Result<IntegrationStream, Error> {
+        let path = item_path(account_id, integration_id)? + "/stream";
+        self.client.result(Request::new(Method::GET, path)).await
     }
 
     /// The Security Event Tokens sent to the integration's tenant, newest first, with

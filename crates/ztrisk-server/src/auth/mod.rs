@@ -245,3 +245,75 @@ pub fn request_path(parts: &Parts) -> String {
         .map(|u| u.0.path().to_owned())
         .unwrap_or_else(|| parts.uri.path().to_owned())
 }
+
+/// A Shared Signals receiver allowed to perform `O` on the SSF integration in the path
+/// (spec 4.5): a Bearer API token with a permission `O` accepts on the integration's account.
+///
+/// Receivers speak OAuth (RFC 6750), so a missing, malformed, unknown or expired token is a
+/// 401 with `WWW-Authenticate`. Every other refusal is the same 403, whether the integration
+/// does not exist, is another account's, is not an SSF integration, or the token lacks the
+/// permission: a token learns nothing about integrations it may not manage.
+pub struct StreamAccess<O> {
+    pub integration: ztrisk_store::model::Integration,
+    /// Who acts: every write the request makes is recorded as theirs.
+    pub principal: Principal,
+    _operation: PhantomData<O>,
+}
+
+impl<O> StreamAccess<O> {
+    pub fn actor(&self) -> Actor {
+        self.principal.actor()
+    }
+
+    pub fn account(&self) -> AccountId {
+        self.integration.account
+    }
+}
+
+impl<O: Operation> FromRequestParts<AppState> for StreamAccess<O> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, &()).await.ok();
+        let id: uuid::Uuid = params
+            .as_ref()
+            .and_then(|p| p.iter().find(|(name, _)| *name == "integration_id"))
+            .and_then(|(_, value)| value.parse().ok())
+            .ok_or_else(|| ApiError::NoRoute(request_path(parts)))?;
+        // Tokens only: a global API key is a person's, not a receiver's.
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Err(ApiError::Unauthenticated);
+        }
+        let generation = state.store.generation();
+        let principal = match authenticate_at(state, &parts.headers, generation).await {
+            Ok(principal) => principal,
+            Err(ApiError::MalformedAuthorization | ApiError::AuthenticationFailed) => {
+                return Err(ApiError::Unauthenticated);
+            }
+            Err(other) => return Err(other),
+        };
+        let refused = || {
+            ApiError::Unauthorized(format!(
+                "this token may not manage the stream of integration {id}"
+            ))
+        };
+        if !principal.permissions().allows_any(O::ACCEPTED) {
+            return Err(refused());
+        }
+        let integration = state
+            .store
+            .integration_by_id(id)
+            .await?
+            .filter(|i| principal.accounts().contains(&i.account))
+            .filter(|i| i.integration_type == ztrisk_store::model::IntegrationType::Ssf)
+            .ok_or_else(refused)?;
+        Ok(Self {
+            integration,
+            principal,
+            _operation: PhantomData,
+        })
+    }
+}

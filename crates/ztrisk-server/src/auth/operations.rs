@@ -7,7 +7,7 @@
 use axum::http::Method;
 use ztrisk_core::Permission;
 use ztrisk_core::Permission::{
-    ZeroTrustPiiRead, ZeroTrustRead, ZeroTrustRiskEventsWrite, ZeroTrustWrite,
+    ZeroTrustPiiRead, ZeroTrustRead, ZeroTrustRiskEventsWrite, ZeroTrustRiskSharing, ZeroTrustWrite,
 };
 
 /// An operation on an account: at least one of `ACCEPTED` is required.
@@ -63,6 +63,9 @@ operations! {
     WriteWebhooks => [ZeroTrustWrite];
     /// GET the deliveries of an integration or a webhook.
     ReadDeliveries => [ZeroTrustRead, ZeroTrustWrite];
+    /// An SSF receiver manages its stream and polls it (spec 4.5): what a receiver's token is
+    /// for, and nothing else.
+    ManageStream => [ZeroTrustRiskSharing];
 }
 
 /// Who may call a route.
@@ -75,6 +78,9 @@ pub enum Access {
     /// Credentials for the account in the path with a permission the named [`Operation`]
     /// accepts.
     Account(&'static str),
+    /// A Bearer API token for the account of the SSF integration in the path, with a
+    /// permission the named [`Operation`] accepts.
+    Integration(&'static str),
 }
 
 /// One row of the table: a method and a path (relative to `/` or `/client/v4`).
@@ -217,6 +223,66 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}/stream",
+        Access::Account(ReadIntegrations::NAME),
+    ),
+    route(
+        Method::GET,
+        "/ssf/{integration_id}/stream",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/stream",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::PATCH,
+        "/ssf/{integration_id}/stream",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::PUT,
+        "/ssf/{integration_id}/stream",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::DELETE,
+        "/ssf/{integration_id}/stream",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::GET,
+        "/ssf/{integration_id}/stream/status",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/stream/status",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/stream/verify",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/stream/subjects/add",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/stream/subjects/remove",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::POST,
+        "/ssf/{integration_id}/poll",
+        Access::Integration(ManageStream::NAME),
+    ),
+    route(
+        Method::GET,
         "/accounts/{account_id}/zt_risk_scoring/webhooks",
         Access::Account(ReadWebhooks::NAME),
     ),
@@ -278,6 +344,13 @@ mod tests {
                 assert!(
                     r.path.starts_with("/accounts/{account_id}/"),
                     "{r:?} has no account in its path"
+                );
+            }
+            if let Access::Integration(name) = r.access {
+                assert!(accepted(name).is_some(), "{name} is not an operation");
+                assert!(
+                    r.path.starts_with("/ssf/{integration_id}/"),
+                    "{r:?} has no integration in its path"
                 );
             }
         }

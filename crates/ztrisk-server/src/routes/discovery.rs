@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::{RawPathParams, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use uuid::Uuid;
 
 /// The configuration document: both spellings, with and without the trailing slash.
@@ -44,16 +43,10 @@ async fn configuration(
         .integration_by_id(id)
         .await?
         .ok_or(ApiError::NotFound("Integration"))?;
-    let public = state.config.public_url.trim_end_matches('/');
-    Ok(Json(json!({
-        "issuer": ztrisk_deliver::send::issuer(public, integration.id),
-        "jwks_uri": format!("{public}{JWKS_PATH}"),
-        "spec_version": "1_0",
-        "delivery_methods_supported": [
-            "urn:ietf:rfc:8935",
-            "https://schemas.openid.net/secevent/risc/delivery-method/push"
-        ],
-    }))
+    Ok(Json(crate::views::transmitter_metadata(
+        &integration,
+        &state.config.public_url,
+    ))
     .into_response())
 }
 

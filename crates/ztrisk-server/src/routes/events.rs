@@ -146,7 +146,7 @@ pub(super) async fn ingest_records(
         started.elapsed(),
     );
     if outcome.deliveries_queued > 0 {
-        state.sharing.wake.notify_one();
+        state.sharing.queued();
     }
     if outcome.risk_events > 0 {
         state.decisions.levels_changed();

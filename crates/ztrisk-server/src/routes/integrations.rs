@@ -19,6 +19,7 @@ use ztrisk_types::Empty;
 
 const INTEGRATIONS: &str = "/accounts/{account_id}/zt_risk_scoring/integrations";
 const INTEGRATION: &str = "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}";
+const STREAM: &str = "/accounts/{account_id}/zt_risk_scoring/integrations/{integration_id}/stream";
 const BY_REFERENCE: &str =
     "/accounts/{account_id}/zt_risk_scoring/integrations/reference_id/{reference_id}";
 
@@ -29,6 +30,7 @@ pub(super) fn routes(api: Api) -> Api {
         .route(Method::PUT, INTEGRATION, update)
         .route(Method::DELETE, INTEGRATION, delete)
         .route(Method::GET, BY_REFERENCE, by_reference)
+        .route(Method::GET, STREAM, stream)
 }
 
 fn view(state: &AppState, i: &Integration) -> ztrisk_types::Integration {
@@ -55,7 +57,7 @@ async fn create(
     access: AccountAccess<Write>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let fields = parse_fields(&body, true, &state.sharing.own_urls)?;
+    let fields = parse_fields(&body, None, &state.sharing.own_urls)?;
     let created = state
         .store
         .create_integration(access.account, fields, &access.actor())
@@ -106,7 +108,13 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = uuid_param(&params, "integration_id", &uri)?;
-    let fields = parse_fields(&body, false, &state.sharing.own_urls)?;
+    // The body is judged first (400 before 404), by the rules of the integration's type.
+    let existing = state.store.integration(access.account, id).await?;
+    let fields = parse_fields(
+        &body,
+        Some(existing.map(|i| i.integration_type).unwrap_or_default()),
+        &state.sharing.own_urls,
+    )?;
     let updated = state
         .store
         .update_integration(access.account, id, fields, &access.actor())
@@ -115,6 +123,34 @@ async fn update(
     ok(&view(
         &state,
         &updated.ok_or(ApiError::NotFound("Integration"))?,
+    ))
+}
+
+/// An SSF integration's stream, as its receiver configured it, with what it has not delivered
+/// yet (`ztrisk integrations stream ID`).
+async fn stream(
+    State(state): State<AppState>,
+    access: AccountAccess<Read>,
+    params: RawPathParams,
+    uri: OriginalUri,
+) -> Result<Response, ApiError> {
+    let id = uuid_param(&params, "integration_id", &uri)?;
+    let integration = state
+        .store
+        .integration(access.account, id)
+        .await?
+        .ok_or(ApiError::NotFound("Integration"))?;
+    let stream = state
+        .store
+        .stream(access.account, id)
+        .await?
+        .ok_or(ApiError::NotFound("Stream"))?;
+    let backlog = state.store.stream_backlog(access.account, id).await?;
+    ok(&views::integration_stream(
+        &state.config.public_url,
+        &integration,
+        &stream,
+        backlog,
     ))
 }
 
@@ -136,13 +172,14 @@ async fn delete(
 }
 
 /// Validates a create (`integration_type`, `tenant_url`, `reference_id`?) or an update
-/// (`active`, `tenant_url`, `reference_id`?) body. Unknown fields are ignored: the SDKs send
-/// `integration_type` on update too.
+/// (`active`, `tenant_url`, `reference_id`?) body; `existing` is the type of the integration
+/// an update changes. Unknown fields are ignored: the SDKs send `integration_type` on update too.
 fn parse_fields(
     body: &Value,
-    creating: bool,
+    existing: Option<IntegrationType>,
     own_urls: &[url::Url],
 ) -> Result<IntegrationFields, ApiError> {
+    let creating = existing.is_none();
     let Some(object) = body.as_object() else {
         return Err(ApiError::invalid("", "expected a JSON object"));
     };
@@ -171,7 +208,7 @@ fn parse_fields(
             }
         }
     } else {
-        IntegrationType::default()
+        existing.unwrap_or_default()
     };
     let active = if creating {
         true
@@ -192,6 +229,15 @@ fn parse_fields(
         }
     };
     let tenant_url = match object.get("tenant_url") {
+        Some(Value::String(u)) if integration_type == IntegrationType::Ssf => {
+            match check_audience(u) {
+                Ok(()) => u.trim().to_owned(),
+                Err(message) => {
+                    errors.push(FieldError::new("/tenant_url", message));
+                    String::new()
+                }
+            }
+        }
         Some(Value::String(u)) => match check_tenant_url(u, own_urls) {
             Ok(()) => u.trim().to_owned(),
             Err(message) => {
@@ -240,6 +286,18 @@ fn parse_fields(
 /// ztrisk may call: the rules of every receiver URL (`ztrisk_deliver::outbound`).
 fn check_tenant_url(text: &str, own: &[url::Url]) -> Result<(), String> {
     ztrisk_deliver::outbound::check_url(text, own).map(|_| ())
+}
+
+/// An SSF integration's `tenant_url` is the receiver's audience (`aud`): ztrisk never calls
+/// it (pushes go to the stream's endpoint), so any identifier the receiver expects will do.
+fn check_audience(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 1024 || text.chars().any(char::is_control) {
+        return Err(
+            "expected the receiver's audience: 1 to 1024 characters, usually its URL".into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod events;
 mod ingest;
 mod integrations;
 pub mod ops;
+pub mod ssf;
 mod tokens;
 pub mod users;
 mod webhooks;
@@ -123,6 +124,7 @@ mod tests {
         let mut served: HashSet<(Method, &str)> = api().served().iter().cloned().collect();
         served.extend(ops::routes(Api::new()).served().iter().cloned());
         served.extend(discovery::routes(Api::new()).served().iter().cloned());
+        served.extend(ssf::routes(Api::new()).served().iter().cloned());
         let table: HashSet<(Method, &str)> =
             ROUTES.iter().map(|r| (r.method.clone(), r.path)).collect();
         let missing: Vec<_> = served.difference(&table).collect();

@@ -107,7 +107,7 @@ async fn reset(
         return Err(ApiError::NotFound("User"));
     }
     // A reset may have queued deliveries: let the worker look now.
-    state.sharing.wake.notify_one();
+    state.sharing.queued();
     state.decisions.levels_changed();
     ok(&Empty {})
 }
@@ -166,7 +166,7 @@ async fn confirm_compromised(
     {
         return Err(ApiError::NotFound("User"));
     }
-    state.sharing.wake.notify_one();
+    state.sharing.queued();
     state.decisions.levels_changed();
     ok(&Empty {})
 }

@@ -11,5 +11,7 @@ mod integrations;
 mod ops;
 mod permissions;
 mod sharing;
+mod ssf;
+mod ssf_receiver;
 mod support;
 mod users;

@@ -32,11 +32,25 @@ async fn every_route_answers_with_its_decision() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let (_, created) = server
+        .admin_call(
+            reqwest::Method::POST,
+            "/integrations",
+            Some(r#"{"integration_type": "SSF", "tenant_url": "https://receiver.example"}"#),
+        )
+        .await;
+    let ssf_integration = created["result"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for route in ROUTES {
-        let path = concrete(route.path, &server, &integration);
         let path = match route.access {
-            // The operations and discovery endpoints are at the root only.
-            Access::Public => path,
+            Access::Integration(_) => concrete(route.path, &server, &ssf_integration),
+            _ => concrete(route.path, &server, &integration),
+        };
+        let path = match route.access {
+            // The operations, discovery and SSF endpoints are at the root only.
+            Access::Public | Access::Integration(_) => path,
             _ => format!("/client/v4{path}"),
         };
         let body = matches!(route.method.as_str(), "POST" | "PUT").then_some("{}");
@@ -54,6 +68,26 @@ async fn every_route_answers_with_its_decision() {
                     .call(route.method.clone(), &path, &powerless, body)
                     .await;
                 assert_eq!(status, StatusCode::OK, "{route:?} with a powerless token");
+            }
+            Access::Integration(operation) => {
+                let anonymous = server
+                    .request(route.method.clone(), &path, &[], body.map(String::from))
+                    .await;
+                assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{route:?}");
+                let refused = server
+                    .call(route.method.clone(), &path, &powerless, body)
+                    .await;
+                assert_error(&refused, StatusCode::FORBIDDEN, &[9109], None);
+                let needed = accepted(operation).unwrap_or_else(|| panic!("{operation}"));
+                for permission in needed {
+                    let (token, _) = server.token(&[server.account], &[*permission], None).await;
+                    let (status, answer) =
+                        server.call(route.method.clone(), &path, &token, body).await;
+                    assert!(
+                        status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                        "{route:?} with {permission}: {status} {answer}"
+                    );
+                }
             }
             Access::Account(operation) => {
                 let needed = accepted(operation).unwrap_or_else(|| panic!("{operation}"));

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_detection_controls",
         include_str!("../../migrations/postgres/0005_detection_controls.sql"),
     ),
+    (
+        "0006_ssf_streams",
+        include_str!("../../migrations/postgres/0006_ssf_streams.sql"),
+    ),
 ];
 
 /// The oldest server this backend runs on (`server_version_num`).

@@ -24,6 +24,7 @@ mod migrations;
 mod outbox;
 mod risk;
 mod signing_keys;
+mod streams;
 #[cfg(feature = "testing")]
 pub(crate) mod testing;
 mod tx;
@@ -38,12 +39,13 @@ use crate::dump::DumpChunk;
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
     IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
+    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
     UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, WebhookStore,
+    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -478,6 +480,141 @@ impl IntegrationStore for PostgresStore {
             id
         )
         .await?))
+    }
+}
+
+#[async_trait]
+impl StreamStore for PostgresStore {
+    async fn stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<Option<Stream>, StoreError> {
+        Ok(streams::get(&*self.client().await?, account, integration).await?)
+    }
+
+    // Stream writes change nothing cached above the store: committed without a notification.
+
+    async fn create_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        _actor: &Actor,
+    ) -> Result<Stream, StoreError> {
+        let tx = self.begin().await?;
+        let stream = streams::create(tx.client(), account, integration, fields).await?;
+        tx.commit_unchanged().await?;
+        Ok(stream)
+    }
+
+    async fn update_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        _actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        let tx = self.begin().await?;
+        let stream = streams::update(tx.client(), account, integration, fields).await?;
+        tx.commit_unchanged().await?;
+        Ok(stream)
+    }
+
+    async fn delete_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
+        let deleted = streams::delete(tx.client(), account, integration).await?;
+        tx.commit_unchanged().await?;
+        Ok(deleted)
+    }
+
+    async fn set_stream_status(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        status: StreamStatus,
+        reason: Option<String>,
+        _actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        let tx = self.begin().await?;
+        let stream = streams::set_status(tx.client(), account, integration, status, reason).await?;
+        tx.commit_unchanged().await?;
+        Ok(stream)
+    }
+
+    async fn queue_stream_event(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        event: StreamEvent,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
+        let queued = streams::queue(tx.client(), account, integration, &event).await?;
+        tx.commit_unchanged().await?;
+        Ok(queued)
+    }
+
+    async fn set_subject_removed(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        email: &str,
+        removed: bool,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let tx = self.begin().await?;
+        let found =
+            streams::set_subject_removed(tx.client(), account, integration, email, removed).await?;
+        tx.commit_unchanged().await?;
+        Ok(found)
+    }
+
+    async fn stream_backlog(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<StreamBacklog, StoreError> {
+        Ok(streams::backlog(&*self.client().await?, account, integration).await?)
+    }
+
+    async fn poll_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        request: PollRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let tx = self.begin().await?;
+            let result = match streams::poll(
+                tx.client(),
+                account,
+                integration,
+                request.clone(),
+                now,
+            )
+            .await
+            {
+                Ok(outcome) => tx.commit_unchanged().await.map(|()| outcome),
+                Err(e) => Err(e),
+            };
+            match result {
+                // Polls acknowledging the same SETs in another order may deadlock.
+                Err(e) if e.transient && attempt < WRITE_ATTEMPTS => attempt += 1,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    async fn keep_payloads(&self, payloads: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError> {
+        Ok(streams::keep_payloads(&*self.client().await?, &payloads).await?)
     }
 }
 

@@ -5,9 +5,11 @@
 use super::{LOCK_CLASS_CLAIMS, Result, execute, query, query_opt};
 use crate::model::{
     DeliveryRecord, DeliveryStatus, DeliveryTask, Destination, OutboxStats, Page, Paging, Settled,
+    StreamEvent,
 };
 use crate::outbox::{
-    ChangedUser, GONE, Subscriber, new_delivery_id, status_of, stored_outcome, target,
+    ChangedUser, DestinationColumns, GONE, STREAM_EVENT_USER_KEY, Subscriber,
+    integration_subscribes, new_delivery_id, status_of, stored_outcome, target,
 };
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
@@ -16,13 +18,16 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use ztrisk_core::AccountId;
 
+/// The account's active destinations that hear of level changes.
 async fn subscribers(c: &ClientWrapper, account: AccountId) -> Result<Vec<Subscriber>> {
     let account = account.to_string();
     let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] = &[&account];
     let (integrations, webhooks) = tokio::try_join!(
         query(
             c,
-            "SELECT id FROM integrations WHERE account_id = $1 AND active",
+            "SELECT i.id, i.integration_type, s.status, coalesce(s.delivers_risk, false)
+             FROM integrations i LEFT JOIN ssf_streams s ON s.integration_id = i.id
+             WHERE i.account_id = $1 AND i.active",
             params
         ),
         query(
@@ -32,20 +37,46 @@ async fn subscribers(c: &ClientWrapper, account: AccountId) -> Result<Vec<Subscr
         ),
     )?;
     let mut out = Vec::new();
+    let mut with_stream = Vec::new();
     for row in &integrations {
-        if let Ok(id) = row.get::<_, &str>(0).parse() {
-            out.push(Subscriber {
-                destination: Destination::Integration(id),
-                min_level: None,
-            });
+        let id: &str = row.get(0);
+        let stream_status: Option<&str> = row.get(2);
+        if !integration_subscribes(row.get(1), stream_status, row.get(3)) {
+            continue;
+        }
+        if let Ok(parsed) = id.parse() {
+            if stream_status.is_some() {
+                with_stream.push(id.to_owned());
+            }
+            out.push(Subscriber::new(Destination::Integration(parsed), None));
+        }
+    }
+    if !with_stream.is_empty() {
+        let removed = query(
+            c,
+            "SELECT integration_id, email FROM ssf_removed_subjects
+             WHERE integration_id = ANY($1::text[])",
+            &[&with_stream],
+        )
+        .await?;
+        for row in &removed {
+            let Ok(id) = row.get::<_, &str>(0).parse() else {
+                continue;
+            };
+            if let Some(subscriber) = out
+                .iter_mut()
+                .find(|s| s.destination == Destination::Integration(id))
+            {
+                subscriber.removed.insert(row.get(1));
+            }
         }
     }
     for row in &webhooks {
         if let Ok(id) = row.get::<_, &str>(0).parse() {
-            out.push(Subscriber {
-                destination: Destination::Webhook(id),
-                min_level: level_of(row.get(1)),
-            });
+            out.push(Subscriber::new(
+                Destination::Webhook(id),
+                level_of(row.get(1)),
+            ));
         }
     }
     Ok(out)
@@ -68,7 +99,7 @@ pub async fn enqueue(
     let now = now_ms();
     let mut rows = Rows::default();
     for changed in changes {
-        for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
+        for subscriber in subscribers.iter().filter(|s| s.wants(changed)) {
             let destination = subscriber.destination;
             rows.ids.push(new_delivery_id());
             rows.kinds.push(destination.kind());
@@ -167,11 +198,12 @@ pub async fn fail_pending(c: &ClientWrapper, destination_id: &str, reason: &str)
     Ok(())
 }
 
-const RECORD_COLUMNS: &str = "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
+pub(super) const RECORD_COLUMNS: &str =
+    "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
     d.email, d.name, d.previous_rank, d.current_rank, d.cause, d.changed_at, d.status,
     d.attempts, d.created_at, d.last_attempt_at, d.next_attempt_at, d.last_error";
 
-fn record(r: &Row) -> Option<DeliveryRecord> {
+pub(super) fn record(r: &Row) -> Option<DeliveryRecord> {
     let account = r.get::<_, &str>(1).parse().ok()?;
     let destination = Destination::parse(r.get(2), r.get(3))?;
     let user_id = r.get::<_, &str>(4).parse().ok()?;
@@ -199,6 +231,8 @@ fn record(r: &Row) -> Option<DeliveryRecord> {
 /// Claims due deliveries (in the caller's transaction): the newest pending one of each
 /// (destination, user) whose older ones are not in flight, skipping rows another replica is
 /// claiming right now; the older pending ones it replaces are superseded in the same statement.
+/// A stream's own events (user key 0) go out in order and supersede nothing. SSF streams that
+/// are polled are not claimed here, nor level changes for a paused (or disabled) stream.
 pub async fn claim(
     c: &ClientWrapper,
     now: DateTime<Utc>,
@@ -225,44 +259,63 @@ pub async fn claim(
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1
                  AND d.destination_kind IN ('integration', 'webhook')
                  AND NOT EXISTS (
+                   SELECT 1 FROM ssf_streams s
+                   WHERE d.destination_kind = 'integration' AND s.integration_id = d.destination_id
+                     AND (s.delivery_method <> 'push'
+                          OR (d.user_key <> $4 AND s.status <> 'enabled')))
+                 AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
                    WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
                      AND e.status = 'pending' AND e.seq < d.seq AND e.claimed_until > $1)
                  AND NOT EXISTS (
                    SELECT 1 FROM deliveries n
                    WHERE n.destination_id = d.destination_id AND n.user_key = d.user_key
-                     AND n.status = 'pending' AND n.seq > d.seq)
+                     AND d.user_key <> $4 AND n.status = 'pending' AND n.seq > d.seq)
+                 AND NOT EXISTS (
+                   SELECT 1 FROM deliveries o
+                   WHERE o.destination_id = d.destination_id AND o.user_key = d.user_key
+                     AND d.user_key = $4 AND o.status = 'pending' AND o.seq < d.seq)
                ORDER BY d.next_attempt_at, d.seq
                LIMIT $2
-               FOR UPDATE SKIP LOCKED),
+               FOR UPDATE OF d SKIP LOCKED),
              claimed AS (
                UPDATE deliveries SET claimed_until = $3 FROM due WHERE deliveries.seq = due.seq
                RETURNING deliveries.*),
              superseded AS (
                UPDATE deliveries o SET status = 'superseded' FROM claimed c
                WHERE o.destination_id = c.destination_id AND o.user_key = c.user_key
+                 AND c.user_key <> $4
                  AND o.status = 'pending' AND o.seq < c.seq AND o.claimed_until <= $1)
-             SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq
+             SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq,
+                    i.integration_type, s.stream_id, s.delivery_method, s.endpoint_url,
+                    s.authorization_header, d.detail
              FROM claimed d
              LEFT JOIN integrations i
                ON d.destination_kind = 'integration' AND i.id = d.destination_id AND i.active
+             LEFT JOIN ssf_streams s
+               ON d.destination_kind = 'integration' AND s.integration_id = d.destination_id
              LEFT JOIN webhooks w
                ON d.destination_kind = 'webhook' AND w.id = d.destination_id AND w.active
              ORDER BY d.next_attempt_at, d.seq"
         ),
-        &[&now, &limit, &until],
+        &[&now, &limit, &until, &STREAM_EVENT_USER_KEY],
     )
     .await?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in &rows {
         let Some(record) = record(row) else { continue };
-        let found = target(
-            record.destination,
-            row.get(18),
-            row.get(19),
-            row.get(20),
-            row.get(21),
-        );
+        let columns = DestinationColumns {
+            tenant_url: row.get(18),
+            url: row.get(19),
+            format: row.get(20),
+            secret: row.get(21),
+            integration_type: row.get(23),
+            stream_id: row.get(24),
+            stream_method: row.get(25),
+            endpoint_url: row.get(26),
+            authorization_header: row.get(27),
+        };
+        let found = target(record.destination, columns);
         let Some(target) = found else {
             // Its destination is gone or inactive (changed while the row was being queued).
             execute(
@@ -275,6 +328,7 @@ pub async fn claim(
         };
         tasks.push(DeliveryTask {
             seq: row.get(22),
+            stream_event: StreamEvent::from_stored(&record.cause, row.get(28)),
             record,
             target,
             payload: row.get(17),
@@ -372,11 +426,16 @@ pub async fn prune(c: &ClientWrapper, before: DateTime<Utc>) -> Result<u64> {
 pub async fn next_due(c: &ClientWrapper) -> Result<Option<DateTime<Utc>>> {
     let row = query_opt(
         c,
-        // The partial index on next_attempt_at answers this without a scan (rows in flight,
-        // few, are stepped over).
-        "SELECT min(next_attempt_at) FROM deliveries
-         WHERE status = 'pending' AND claimed_until <= $1",
-        &[&now_ms()],
+        // The partial index on next_attempt_at answers this by walking the pending rows in
+        // order (rows in flight, few, are stepped over, and so are those a poll hands out or a
+        // paused stream holds).
+        "SELECT d.next_attempt_at FROM deliveries d
+         WHERE d.status = 'pending' AND d.claimed_until <= $1
+           AND NOT EXISTS (
+             SELECT 1 FROM ssf_streams s WHERE s.integration_id = d.destination_id
+               AND (s.delivery_method = 'poll' OR (s.status <> 'enabled' AND d.user_key <> $2)))
+         ORDER BY d.next_attempt_at LIMIT 1",
+        &[&now_ms(), &STREAM_EVENT_USER_KEY],
     )
     .await?;
     Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)).map(from_ms))

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_detection_controls",
         include_str!("../../migrations/sqlite/0005_detection_controls.sql"),
     ),
+    (
+        "0006_ssf_streams",
+        include_str!("../../migrations/sqlite/0006_ssf_streams.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

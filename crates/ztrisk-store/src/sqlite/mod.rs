@@ -16,6 +16,7 @@ mod outbox;
 mod pool;
 mod risk;
 mod signing_keys;
+mod streams;
 mod user_cache;
 mod webhooks;
 mod writer;
@@ -24,12 +25,13 @@ use crate::dump::DumpChunk;
 use crate::model::{
     Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
     IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    RetireOutcome, Settled, StoredSigningKey, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
+    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
+    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
     UserSummary, Webhook, WebhookFields,
 };
 use crate::{
     BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, WebhookStore,
+    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use changes::ChangeClock;
@@ -431,6 +433,122 @@ impl IntegrationStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.writer
             .write(move |conn| integrations::delete(conn, account, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl StreamStore for SqliteStore {
+    async fn stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<Option<Stream>, StoreError> {
+        self.read(move |conn| streams::get(conn, account, integration))
+            .await
+    }
+
+    async fn create_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        _actor: &Actor,
+    ) -> Result<Stream, StoreError> {
+        self.writer
+            .write(move |conn| streams::create(conn, account, integration, fields))
+            .await
+    }
+
+    async fn update_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        fields: StreamFields,
+        _actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        self.writer
+            .write(move |conn| streams::update(conn, account, integration, fields))
+            .await
+    }
+
+    async fn delete_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |conn| streams::delete(conn, account, integration))
+            .await
+    }
+
+    async fn set_stream_status(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        status: StreamStatus,
+        reason: Option<String>,
+        _actor: &Actor,
+    ) -> Result<Option<Stream>, StoreError> {
+        self.writer
+            .write(move |conn| streams::set_status(conn, account, integration, status, reason))
+            .await
+    }
+
+    async fn queue_stream_event(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        event: StreamEvent,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |conn| streams::queue(conn, account, integration, &event))
+            .await
+    }
+
+    async fn set_subject_removed(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        email: &str,
+        removed: bool,
+        _actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let email = email.to_owned();
+        self.writer
+            .write(move |conn| {
+                streams::set_subject_removed(conn, account, integration, &email, removed)
+            })
+            .await
+    }
+
+    async fn stream_backlog(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+    ) -> Result<StreamBacklog, StoreError> {
+        self.read(move |conn| streams::backlog(conn, account, integration))
+            .await
+    }
+
+    async fn poll_stream(
+        &self,
+        account: AccountId,
+        integration: Uuid,
+        request: PollRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, StoreError> {
+        // Durable: an acknowledgement the receiver was told about must not come back.
+        self.writer
+            .write(move |conn| streams::poll(conn, account, integration, request, now))
+            .await
+    }
+
+    async fn keep_payloads(&self, payloads: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError> {
+        self.writer
+            .write_relaxed(move |conn| streams::keep_payloads(conn, &payloads))
             .await
     }
 }

@@ -2,28 +2,49 @@
 //! and settled by the delivery worker through the writer too.
 
 use crate::StoreError;
+use crate::model::StreamEvent;
 use crate::model::{
     AttemptResult, DeliveryRecord, DeliveryTask, Destination, OutboxStats, Page, Paging,
 };
-use crate::outbox::{ChangedUser, Subscriber, new_delivery_id, status_of, stored_outcome, target};
+use crate::outbox::{
+    ChangedUser, DestinationColumns, STREAM_EVENT_USER_KEY, Subscriber, integration_subscribes,
+    new_delivery_id, status_of, stored_outcome, target,
+};
 use crate::rank::{level_of, rank_or_zero};
 use crate::time::{from_ms, now_ms, to_ms};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use ztrisk_core::AccountId;
 
-/// The account's active destinations.
+/// The account's active destinations that hear of level changes.
 fn subscribers(conn: &Connection, account: AccountId) -> Result<Vec<Subscriber>, StoreError> {
     let account = account.to_string();
     let mut out = Vec::new();
-    let mut integrations =
-        conn.prepare_cached("SELECT id FROM integrations WHERE account_id = ?1 AND active = 1")?;
-    for id in integrations.query_map([&account], |r| r.get::<_, String>(0))? {
-        if let Ok(id) = id?.parse() {
-            out.push(Subscriber {
-                destination: Destination::Integration(id),
-                min_level: None,
-            });
+    let mut integrations = conn.prepare_cached(
+        "SELECT i.id, i.integration_type, s.status, coalesce(s.delivers_risk, 0)
+         FROM integrations i LEFT JOIN ssf_streams s ON s.integration_id = i.id
+         WHERE i.account_id = ?1 AND i.active = 1",
+    )?;
+    let rows = integrations
+        .query_map([&account], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, integration_type, stream_status, delivers_risk) in rows {
+        if !integration_subscribes(&integration_type, stream_status.as_deref(), delivers_risk) {
+            continue;
+        }
+        if let Ok(parsed) = id.parse() {
+            let mut subscriber = Subscriber::new(Destination::Integration(parsed), None);
+            if stream_status.is_some() {
+                subscriber.removed = super::streams::removed_subjects(conn, &id)?;
+            }
+            out.push(subscriber);
         }
     }
     let mut webhooks = conn
@@ -31,10 +52,10 @@ fn subscribers(conn: &Connection, account: AccountId) -> Result<Vec<Subscriber>,
     for row in webhooks.query_map([&account], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
         let (id, min_rank) = row?;
         if let Ok(id) = id.parse() {
-            out.push(Subscriber {
-                destination: Destination::Webhook(id),
-                min_level: level_of(min_rank),
-            });
+            out.push(Subscriber::new(
+                Destination::Webhook(id),
+                level_of(min_rank),
+            ));
         }
     }
     Ok(out)
@@ -65,7 +86,7 @@ pub fn enqueue(
     let account = account.to_string();
     let mut queued = 0;
     for changed in changes {
-        for subscriber in subscribers.iter().filter(|s| s.wants(&changed.change)) {
+        for subscriber in subscribers.iter().filter(|s| s.wants(changed)) {
             let destination = subscriber.destination;
             let destination_id = destination.id().to_string();
             insert.execute(params![
@@ -124,11 +145,12 @@ pub fn fail_pending(
     Ok(())
 }
 
-const RECORD_COLUMNS: &str = "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
+pub(super) const RECORD_COLUMNS: &str =
+    "d.id, d.account_id, d.destination_kind, d.destination_id, d.user_id,
     d.email, d.name, d.previous_rank, d.current_rank, d.cause, d.changed_at, d.status,
     d.attempts, d.created_at, d.last_attempt_at, d.next_attempt_at, d.last_error";
 
-fn record(r: &Row<'_>) -> rusqlite::Result<Option<DeliveryRecord>> {
+pub(super) fn record(r: &Row<'_>) -> rusqlite::Result<Option<DeliveryRecord>> {
     let account: String = r.get(1)?;
     let kind: String = r.get(2)?;
     let destination: String = r.get(3)?;
@@ -165,7 +187,9 @@ fn record(r: &Row<'_>) -> rusqlite::Result<Option<DeliveryRecord>> {
 
 /// Claims due deliveries: the newest pending one of each (destination, user) whose older ones
 /// are not in flight (a user's changes go out in order); the older pending ones it replaces
-/// are superseded here, off the ingest path.
+/// are superseded here, off the ingest path. A stream's own events (user key 0) go out one
+/// at a time, in order, and supersede nothing. SSF streams that are polled are not claimed here, nor level
+/// changes for a paused stream.
 pub fn claim(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -176,14 +200,19 @@ pub fn claim(
     let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {RECORD_COLUMNS}, d.payload, i.tenant_url, w.url, w.format, w.secret, d.seq,
-                d.user_key
+                d.user_key, i.integration_type, s.stream_id, s.delivery_method, s.endpoint_url,
+                s.authorization_header, d.detail
          FROM deliveries d
          LEFT JOIN integrations i
            ON d.destination_kind = 'integration' AND i.id = d.destination_id AND i.active = 1
+         LEFT JOIN ssf_streams s
+           ON d.destination_kind = 'integration' AND s.integration_id = d.destination_id
          LEFT JOIN webhooks w
            ON d.destination_kind = 'webhook' AND w.id = d.destination_id AND w.active = 1
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.claimed_until <= ?1
            AND d.destination_kind IN ('integration', 'webhook')
+           AND (s.integration_id IS NULL
+                OR (s.delivery_method = 'push' AND (d.user_key = ?3 OR s.status = 'enabled')))
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
              WHERE e.destination_id = d.destination_id AND e.user_key = d.user_key
@@ -191,23 +220,33 @@ pub fn claim(
            AND NOT EXISTS (
              SELECT 1 FROM deliveries n
              WHERE n.destination_id = d.destination_id AND n.user_key = d.user_key
-               AND n.status = 'pending' AND n.seq > d.seq)
+               AND d.user_key <> ?3 AND n.status = 'pending' AND n.seq > d.seq)
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries o
+             WHERE o.destination_id = d.destination_id AND o.user_key = d.user_key
+               AND d.user_key = ?3 AND o.status = 'pending' AND o.seq < d.seq)
          ORDER BY d.next_attempt_at, d.seq
          LIMIT ?2"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![now, limit], |r| {
+    let rows = stmt.query_map(params![now, limit, STREAM_EVENT_USER_KEY], |r| {
         let record = record(r)?;
         let payload: Option<Vec<u8>> = r.get(17)?;
-        let tenant_url: Option<String> = r.get(18)?;
-        let url: Option<String> = r.get(19)?;
-        let format: Option<String> = r.get(20)?;
-        let secret: Option<String> = r.get(21)?;
+        let columns = DestinationColumns {
+            tenant_url: r.get(18)?,
+            url: r.get(19)?,
+            format: r.get(20)?,
+            secret: r.get(21)?,
+            integration_type: r.get(24)?,
+            stream_id: r.get(25)?,
+            stream_method: r.get(26)?,
+            endpoint_url: r.get(27)?,
+            authorization_header: r.get(28)?,
+        };
         let seq: i64 = r.get(22)?;
         let user_key: i64 = r.get(23)?;
-        Ok((
-            record, payload, tenant_url, url, format, secret, seq, user_key,
-        ))
+        let detail: Option<String> = r.get(29)?;
+        Ok((record, payload, columns, seq, user_key, detail))
     })?;
     let mut claim =
         conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE seq = ?1")?;
@@ -221,22 +260,25 @@ pub fn claim(
     )?;
     let mut tasks = Vec::new();
     for row in rows {
-        let (record, payload, tenant_url, url, format, secret, seq, user_key) = row?;
+        let (record, payload, columns, seq, user_key, detail) = row?;
         let Some(record) = record else { continue };
-        let Some(target) = target(record.destination, tenant_url, url, format, secret) else {
+        let Some(target) = target(record.destination, columns) else {
             // Its destination is gone or inactive (changed while the row was being queued).
             orphan.execute(params![seq, crate::outbox::GONE])?;
             continue;
         };
         claim.execute(params![seq, until])?;
-        supersede.execute(params![
-            record.destination.id().to_string(),
-            user_key,
-            seq,
-            now
-        ])?;
+        if user_key != STREAM_EVENT_USER_KEY {
+            supersede.execute(params![
+                record.destination.id().to_string(),
+                user_key,
+                seq,
+                now
+            ])?;
+        }
         tasks.push(DeliveryTask {
             seq,
+            stream_event: StreamEvent::from_stored(&record.cause, detail.as_deref()),
             record,
             target,
             payload,
@@ -325,11 +367,16 @@ pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> 
     let now = now_ms();
     let next: Option<i64> = conn
         .prepare_cached(
-            // The partial index on next_attempt_at answers this without a scan.
-            "SELECT min(next_attempt_at) FROM deliveries
-             WHERE status = 'pending' AND claimed_until <= ?1",
+            // The partial index on next_attempt_at answers this by walking the pending rows
+            // in order; those a poll hands out, or a paused stream holds, are not due here.
+            "SELECT d.next_attempt_at FROM deliveries d
+             WHERE d.status = 'pending' AND d.claimed_until <= ?1
+               AND NOT EXISTS (
+                 SELECT 1 FROM ssf_streams s WHERE s.integration_id = d.destination_id
+                   AND (s.delivery_method = 'poll' OR (s.status <> 'enabled' AND d.user_key <> ?2)))
+             ORDER BY d.next_attempt_at LIMIT 1",
         )?
-        .query_row([now], |r| r.get(0))
+        .query_row(params![now, STREAM_EVENT_USER_KEY], |r| r.get(0))
         .optional()?
         .flatten();
     Ok(next.map(from_ms))

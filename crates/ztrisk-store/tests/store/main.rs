@@ -10,6 +10,7 @@ mod bench;
 mod generic;
 mod postgres_only;
 mod sharing;
+mod streams;
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -137,6 +138,13 @@ on_every_backend!(
     signing_keys_rotate_and_retire,
     replicas_claim_each_delivery_once,
     first_signing_key_is_kept_once_across_replicas,
+    streams_are_created_once_per_ssf_integration,
+    stream_status_changes_queue_one_event,
+    level_changes_reach_streams_that_want_them,
+    polls_hand_out_each_set_until_acknowledged,
+    paused_streams_hold_level_changes,
+    push_streams_are_claimed_poll_streams_are_not,
+    replicas_poll_each_set_once,
 );
 
 // ---- building inputs ----------------------------------------------------------------------

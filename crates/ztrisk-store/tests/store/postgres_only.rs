@@ -60,12 +60,13 @@ async fn migrations_create_the_schema_once() {
             (2, "0002_behaviors".to_owned()),
             (3, "0003_risk_engine".to_owned()),
             (4, "0004_risk_sharing".to_owned()),
-            (5, "0005_detection_controls".to_owned())
+            (5, "0005_detection_controls".to_owned()),
+            (6, "0006_ssf_streams".to_owned())
         ]
     );
-    assert_eq!(PostgresStore::schema_version(), 5);
+    assert_eq!(PostgresStore::schema_version(), 6);
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (5, 5));
+    assert_eq!((report.from, report.to), (6, 6));
     // The tables are in the test's schema, not in public.
     let in_schema: i64 = must(
         db.query_one(
@@ -75,7 +76,7 @@ async fn migrations_create_the_schema_once() {
         .await,
     )
     .get(0);
-    assert_eq!(in_schema, 17, "16 tables and schema_migrations");
+    assert_eq!(in_schema, 19, "18 tables and schema_migrations");
     drop(stores);
     schema.drop_schema().await;
 }
@@ -99,7 +100,7 @@ async fn migrate_alone_and_check_only_mode() {
         "{err}"
     );
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (0, 5));
+    assert_eq!((report.from, report.to), (0, 6));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
     must(store.create_account("a", &Actor::Cli).await);
     drop(store);
@@ -126,7 +127,7 @@ async fn newer_schemas_are_refused() {
             err,
             Some(StoreError::SchemaTooNew {
                 found: 99,
-                known: 5
+                known: 6
             })
         ),
         "{err:?}"

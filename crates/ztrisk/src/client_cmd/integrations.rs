@@ -1,4 +1,4 @@
-//! `ztrisk integrations list|create|get|update|delete|deliveries`.
+//! `ztrisk integrations list|create|get|update|delete|deliveries|stream`.
 
 use super::deliveries::{self, DeliveriesArgs};
 use super::table::{Table, yes_no};
@@ -18,18 +18,21 @@ pub enum IntegrationsCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Create an integration exporting risk changes to an Okta tenant (active at once).
+    /// Create an integration exporting risk changes (active at once): to an Okta tenant, or
+    /// (`--type SSF`) to any Shared Signals receiver, which then creates its own stream.
     #[command(after_help = "\
-Example:
-  ztrisk integrations create --tenant-url https://acme.okta.com --reference-id $OKTA_IDP_ID")]
+Examples:
+  ztrisk integrations create --tenant-url https://acme.okta.com --reference-id $OKTA_IDP_ID
+  ztrisk integrations create --type SSF --tenant-url https://receiver.example.com")]
     Create {
-        /// The tenant's base URL (https://, or http:// for loopback hosts).
+        /// The tenant's base URL (https://, or http:// for loopback hosts); for SSF, the
+        /// receiver's audience (the `aud` of its SETs).
         #[arg(long)]
         tenant_url: String,
         /// A reference of yours, unique in the account (e.g. the Access Okta IdP id).
         #[arg(long)]
         reference_id: Option<String>,
-        /// The integration type.
+        /// The integration type: Okta or SSF.
         #[arg(long = "type", default_value = "Okta")]
         integration_type: String,
         #[command(flatten)]
@@ -77,6 +80,20 @@ Examples:
   ztrisk integrations deliveries $ID --page 2 --per-page 50
   ztrisk integrations deliveries $ID --json | jq -r '.[] | select(.status == \"failed\") | .last_error'")]
     Deliveries(DeliveriesArgs),
+    /// An SSF integration's stream: how it delivers, its status, removed subjects, and how
+    /// many SETs wait to be pushed or polled.
+    #[command(after_help = "\
+Examples:
+  ztrisk integrations stream $ID
+  ztrisk integrations stream $ID --json | jq .backlog")]
+    Stream {
+        /// Integration id (UUID).
+        id: String,
+        #[command(flatten)]
+        account: AccountArg,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +275,63 @@ pub async fn run(api: &ApiArgs, command: IntegrationsCommand) -> anyhow::Result<
                 .delete(&account, &id)
                 .await?;
             print_deleted("integration", &id, output.json)
+        }
+        IntegrationsCommand::Stream {
+            id,
+            account,
+            output,
+        } => {
+            let account = account.require()?;
+            let client = connect(api)?;
+            let stream = client
+                .zero_trust()
+                .risk_scoring()
+                .integrations()
+                .stream(&account, &id)
+                .await?;
+            let method = match stream.delivery_method.as_str() {
+                "urn:ietf:rfc:8935" => "push (RFC 8935)".to_owned(),
+                "urn:ietf:rfc:8936" => "poll (RFC 8936)".to_owned(),
+                other => other.to_owned(),
+            };
+            let oldest = stream
+                .backlog
+                .oldest_pending_at
+                .map(|t| format!(", oldest queued {}", time(t)))
+                .unwrap_or_default();
+            let removed = if stream.removed_subjects.is_empty() {
+                "none".to_owned()
+            } else {
+                stream.removed_subjects.join(", ")
+            };
+            print_record(
+                &stream,
+                output.json,
+                &[
+                    ("stream id", stream.stream_id.clone()),
+                    (
+                        "status",
+                        match &stream.reason {
+                            Some(reason) => format!("{} ({reason})", stream.status),
+                            None => stream.status.clone(),
+                        },
+                    ),
+                    ("delivery", method),
+                    ("endpoint url", stream.endpoint_url.clone()),
+                    ("events", stream.events_delivered.join(", ")),
+                    (
+                        "description",
+                        stream.description.clone().unwrap_or_else(|| "-".into()),
+                    ),
+                    ("removed subjects", removed),
+                    (
+                        "backlog",
+                        format!("{} SETs pending{oldest}", stream.backlog.pending),
+                    ),
+                    ("created", time(stream.created_at)),
+                    ("updated", time(stream.updated_at)),
+                ],
+            )
         }
         IntegrationsCommand::Deliveries(args) => {
             let account = args.account.require()?;

@@ -413,6 +413,10 @@ fn hint(e: &ApiError) -> Option<String> {
             "`ztrisk integrations list` shows the account's integrations".into()
         } else if message.starts_with("Webhook") {
             "`ztrisk webhooks list` shows the account's webhooks".into()
+        } else if message.starts_with("Stream") {
+            "only SSF integrations have a stream, and only once their receiver created it \
+             (POST to the configuration_endpoint of the integration's well-known document)"
+                .into()
         } else {
             "`ztrisk users list` shows the users at risk (users are known once an event names them)"
                 .into()
