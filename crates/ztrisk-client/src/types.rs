@@ -5,8 +5,8 @@
 //! documentation translate line by line.
 
 pub use ztrisk_types::{
-    Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Delivery, DeliveryStatus,
-    Direction, ErrorChainItem, ErrorItem, ErrorSource, IngestResult, Integration,
+    AuditAction, AuditEntry, Behavior, BehaviorSetting, Behaviors, BehaviorsUpdate, Code, Delivery,
+    DeliveryStatus, Direction, ErrorChainItem, ErrorItem, ErrorSource, IngestResult, Integration,
     IntegrationCreate, IntegrationStream, IntegrationType, IntegrationUpdate, InvalidRiskLevel,
     OKTA, RejectedEvent, ResultInfo, RiskEvent, RiskEventOrder, RiskLevel, StreamBacklog,
     StreamDeliveryMethod, StreamStatus, SummaryOrder, SummaryResult, SummaryUser,
@@ -43,6 +43,20 @@ pub struct DeliveriesParams {
     pub page: Option<u32>,
     /// Deliveries per page, 1 to 1000.
     pub per_page: Option<u32>,
+}
+
+/// Paging and filters of the audit log (ztrisk). The answer is always paged (25 a page by
+/// default), newest first, and carries `result_info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditParams {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Entries per page, 1 to 1000.
+    pub per_page: Option<u32>,
+    /// Only entries at or after this time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only entries of this action.
+    pub action: Option<AuditAction>,
 }
 
 /// Paging and order of GET `/summary` (Cloudflare's older optional parameters, which ztrisk

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `id` | optional string of 1 to 128 characters |
 //! | `type` | required: `access_login`, `dlp_match`, `device_posture`, `gateway_file`, `gateway_dns` or `behavior` |
-//! | `timestamp` | required RFC 3339 date-time, any offset; stored as UTC unix milliseconds (finer digits are truncated) |
+//! | `timestamp` | required RFC 3339 date-time, any offset, in the years 0000 to 9999 once in UTC; stored as UTC unix milliseconds (finer digits are truncated) |
 //! | `user` | required object: `email` (required, email-shaped, stored lowercased), `id` (optional UUID), `name` (optional, at most 256 characters) |
 //! | `access_login` | `success` (required boolean), `ip` (optional IPv4/IPv6 address), `location` (optional `{lat: -90..=90, lon: -180..=180, country?, city?}`), `app` (optional string) |
 //! | `dlp_match` | `profile` (required), `policy` (optional) |
@@ -123,10 +123,11 @@ pub enum EventKind {
 }
 
 impl UserRef {
-    /// A user keyed by `email` (lowercased), or `None` when it is not email-shaped.
+    /// A user keyed by `email` (lowercased), or `None` when it is not email-shaped (before or
+    /// after lowercasing).
     pub fn by_email(email: &str) -> Option<UserRef> {
-        crate::credentials::is_email_shaped(email).then(|| UserRef {
-            email: parse::lowercase(email),
+        parse::lowered_email(email).map(|email| UserRef {
+            email,
             id: None,
             name: None,
             external_id: None,

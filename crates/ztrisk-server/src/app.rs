@@ -10,9 +10,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use std::any::Any;
-use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use ztrisk_core::AccountId;
 use ztrisk_core::behaviors::AccountBehaviors;
@@ -32,6 +31,18 @@ pub struct ServerConfig {
     /// How long SETs a poll of an SSF stream handed out are kept from other polls; not
     /// acknowledged by then, they are handed out again (spec 4.5).
     pub poll_lease: std::time::Duration,
+    /// How long a client has to send a request's line and headers (and to finish a TLS
+    /// handshake); hyper starts the same clock when a keep-alive connection goes idle, so idle
+    /// connections are closed after it too. Against slowloris clients (spec 1.4).
+    pub header_read_timeout: Duration,
+    /// How long reading a request body may take, counted from the handler's first read; a
+    /// body still arriving then is answered 408 (1408) and its connection closed.
+    pub body_read_timeout: Duration,
+    /// Largest request line and headers answered normally; larger is 431 (1431). Past four
+    /// times this the parser itself refuses the request (a bare 431) and closes the connection.
+    pub max_header_bytes: usize,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +52,11 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 6000,
             public_url: "http://127.0.0.1:8787".into(),
             poll_lease: crate::routes::ssf::LONG_POLL,
+            header_read_timeout: Duration::from_secs(10),
+            // 16 MiB of events (the ingest limit) at about 300 KB/s.
+            body_read_timeout: Duration::from_secs(60),
+            max_header_bytes: 32 * 1024,
+            max_connections: 1024,
         }
     }
 }
@@ -60,6 +76,8 @@ pub struct AppState {
     pub decisions: Arc<crate::routes::decision::Decisions>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Turns of unpaged reads, which stream ([`crate::streaming`]).
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
 }
 
 pub(crate) struct Caches {
@@ -79,6 +97,7 @@ impl AppState {
             sharing: Arc::new(Sharing::new(&config.public_url)),
             decisions: Arc::default(),
             metrics: Arc::default(),
+            streams: crate::streaming::limiter(),
             config: Arc::new(config),
             caches: Arc::new(Caches {
                 tokens: GenerationCache::new(100_000),
@@ -134,7 +153,12 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ops::routes(routes::Api::default()).into_router())
         .merge(routes::discovery::routes(routes::Api::default()).into_router())
         .merge(routes::ssf::routes(routes::Api::default()).into_router())
+        .merge(routes::docs::routes(routes::Api::default()).into_router())
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
+            crate::limits::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             crate::metrics::layer,
@@ -160,17 +184,6 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .extensions_mut()
         .insert(InternalErrorDetail(format!("panic: {detail}")));
     response
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Starts what runs beside the API: makes the first signing key if there is none, and runs the

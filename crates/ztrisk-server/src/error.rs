@@ -28,6 +28,10 @@ pub enum ApiError {
     MalformedJson,
     UnsupportedContentType,
     BodyTooLarge,
+    /// The body did not arrive within the body read timeout (408; the connection is closed).
+    RequestTimeout,
+    /// The request line and headers are over the server's limit (431).
+    HeadersTooLarge,
     Invalid(Vec<FieldError>),
     /// A request that is wrong as a whole, not in one field (a gzip body that is not gzip);
     /// the text says what is wrong.
@@ -64,6 +68,8 @@ impl ApiError {
             ApiError::MalformedJson => Code::MalformedJson,
             ApiError::UnsupportedContentType => Code::UnsupportedContentType,
             ApiError::BodyTooLarge => Code::BodyTooLarge,
+            ApiError::RequestTimeout => Code::RequestTimeout,
+            ApiError::HeadersTooLarge => Code::HeadersTooLarge,
             ApiError::Invalid(_) | ApiError::BadRequest(_) => Code::InvalidRequest,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::Conflict(_) => Code::Conflict,
@@ -108,6 +114,8 @@ impl ApiError {
             | ApiError::MalformedJson
             | ApiError::UnsupportedContentType
             | ApiError::BodyTooLarge
+            | ApiError::RequestTimeout
+            | ApiError::HeadersTooLarge
             | ApiError::RateLimited { .. }
             | ApiError::Unavailable
             | ApiError::Internal(_) => plain(),
@@ -169,6 +177,13 @@ impl IntoResponse for ApiError {
                 response
                     .extensions_mut()
                     .insert(InternalErrorDetail(detail));
+            }
+            // The rest of a trickling body is still on its way: the connection cannot carry
+            // another request, and closing it is what frees the server from the slow client.
+            ApiError::RequestTimeout => {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

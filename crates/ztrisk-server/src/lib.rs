@@ -9,19 +9,26 @@ mod body;
 mod cache;
 mod error;
 pub mod expiry;
+mod limits;
 pub mod metrics;
+pub mod openapi;
 mod query;
 mod rate_limit;
 mod request_id;
 mod response;
 mod routes;
+mod server;
 pub mod sharing;
+pub mod streaming;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 mod views;
 
-pub use app::{AppState, ServerConfig, router, serve, start_sharing};
+pub use app::{AppState, ServerConfig, router, start_sharing};
 pub use auth::operations;
 pub use error::ApiError;
 /// How long the decision endpoint trusts a level it read (spec 6.3).
 pub use routes::decision::MAX_AGE as DECISION_MAX_AGE;
+pub use server::{serve, serve_with};
+pub use tls::{Tls, TlsError};

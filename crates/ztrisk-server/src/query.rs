@@ -93,6 +93,31 @@ impl Problems {
         parsed
     }
 
+    /// An RFC 3339 time (`2026-01-10T10:00:00Z`), or `None` when absent.
+    pub fn time(
+        &mut self,
+        params: &HashMap<String, String>,
+        name: &str,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = params.get(name)?;
+        // An offset sent unencoded (`+01:00`) arrives as a space: read it as the `+` meant.
+        let parsed = chrono::DateTime::parse_from_rfc3339(raw.trim())
+            .or_else(|_| chrono::DateTime::parse_from_rfc3339(&raw.trim().replace(' ', "+")));
+        match parsed {
+            Ok(t) => Some(t.to_utc()),
+            Err(_) => {
+                self.push(
+                    name,
+                    format!(
+                        "query parameter `{name}` must be an RFC 3339 time such as \
+                         2026-01-10T10:00:00Z, got {raw:?}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// `page`/`per_page`: paging applies when either is given.
     pub fn paging(&mut self, params: &HashMap<String, String>) -> Option<Paging> {
         let page = self.number(params, "page", 1, 1_000_000);

@@ -17,7 +17,7 @@
 
 pub use ztrisk_store::testing::{Fault, SECRET_DETAIL};
 
-use crate::{AppState, ServerConfig, router, serve, start_sharing};
+use crate::{AppState, ServerConfig, router, serve_with, start_sharing};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -153,6 +153,7 @@ impl TestServer {
             ..config
         };
         let served: Arc<dyn Store> = Arc::new(FaultyStore::new(store.clone(), fault));
+        let limits = config.clone();
         let state = AppState::new(served, config);
         let (stop_worker, worker_stops) = tokio::sync::watch::channel(false);
         let worker = start_sharing(&state, worker_stops)
@@ -161,7 +162,7 @@ impl TestServer {
         let app = router(state);
         let (stop, stopping) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            let _ = serve(listener, app, async move {
+            let _ = serve_with(listener, app, &limits, None, async move {
                 let _ = stopping.await;
             })
             .await;
@@ -509,5 +510,69 @@ pub fn assert_error(
     assert_eq!(self::codes(body), codes, "{body}");
     if let Some(pointer) = pointer {
         assert_eq!(body["errors"][0]["source"]["pointer"], pointer, "{body}");
+    }
+}
+
+/// A certificate authority of a test's own (rcgen, ring), and the server certificates it
+/// signs: for HTTPS tests here and in other crates.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    pem: String,
+}
+
+/// A certificate and its private key, as PEM, and the certificate as DER (what a client sees).
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub cert_der: Vec<u8>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap_or_else(|e| panic!("CA params: {e}"));
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("CA key: {e}"));
+        let cert = params
+            .self_signed(&key)
+            .unwrap_or_else(|e| panic!("CA certificate: {e}"));
+        Self {
+            issuer: rcgen::Issuer::new(params, key),
+            pem: cert.pem(),
+        }
+    }
+
+    /// The CA certificate (PEM), for clients to trust.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses, e.g. `127.0.0.1`).
+    pub fn issue(&self, names: &[&str]) -> Issued {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = rcgen::CertificateParams::new(names.clone())
+            .unwrap_or_else(|e| panic!("certificate params: {e}"));
+        if let Some(first) = names.first() {
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, first.as_str());
+        }
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .unwrap_or_else(|e| panic!("certificate: {e}"));
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            cert_der: cert.der().to_vec(),
+        }
     }
 }

@@ -131,71 +131,79 @@ impl SsfEndpoints {
 }
 
 /// An integration's transmitter metadata (SSF 1.0 section 7.1; spec 4.3 and 4.5).
-pub fn transmitter_metadata(i: &Integration, public_url: &str) -> serde_json::Value {
+pub fn transmitter_metadata(i: &Integration, public_url: &str) -> wire::ssf::TransmitterMetadata {
     let public = public_url.trim_end_matches('/');
-    let mut metadata = serde_json::json!({
-        "issuer": ztrisk_deliver::send::issuer(public, i.id),
-        "jwks_uri": format!("{public}{}", crate::routes::discovery::JWKS_PATH),
-        "spec_version": "1_0",
-    });
-    let members = match i.integration_type {
-        IntegrationType::Okta => serde_json::json!({
-            "delivery_methods_supported": [
-                StreamDeliveryMethod::Push.as_str(),
-                ztrisk_types::ssf::RISC_PUSH,
-            ],
-        }),
-        IntegrationType::Ssf => {
-            let stream = SsfEndpoints::of(public, i.id).configuration;
-            serde_json::json!({
-                "delivery_methods_supported": [
-                    StreamDeliveryMethod::Push.as_str(),
-                    StreamDeliveryMethod::Poll.as_str(),
-                ],
-                "configuration_endpoint": stream,
-                "status_endpoint": format!("{stream}/status"),
-                "verification_endpoint": format!("{stream}/verify"),
-                "add_subject_endpoint": format!("{stream}/subjects/add"),
-                "remove_subject_endpoint": format!("{stream}/subjects/remove"),
-                "authorization_schemes": [{"spec_urn": "urn:ietf:rfc:6750"}],
-                "default_subjects": "ALL",
-            })
-        }
+    let mut metadata = wire::ssf::TransmitterMetadata {
+        issuer: ztrisk_deliver::send::issuer(public, i.id),
+        jwks_uri: format!("{public}{}", crate::routes::discovery::JWKS_PATH),
+        spec_version: "1_0".into(),
+        delivery_methods_supported: vec![
+            StreamDeliveryMethod::Push.as_str().into(),
+            wire::ssf::RISC_PUSH.into(),
+        ],
+        configuration_endpoint: None,
+        status_endpoint: None,
+        verification_endpoint: None,
+        add_subject_endpoint: None,
+        remove_subject_endpoint: None,
+        authorization_schemes: Vec::new(),
+        default_subjects: None,
     };
-    if let (Some(object), serde_json::Value::Object(more)) = (metadata.as_object_mut(), members) {
-        object.extend(more);
+    if i.integration_type == IntegrationType::Ssf {
+        let stream = SsfEndpoints::of(public, i.id).configuration;
+        metadata.delivery_methods_supported = vec![
+            StreamDeliveryMethod::Push.as_str().into(),
+            StreamDeliveryMethod::Poll.as_str().into(),
+        ];
+        metadata.status_endpoint = Some(format!("{stream}/status"));
+        metadata.verification_endpoint = Some(format!("{stream}/verify"));
+        metadata.add_subject_endpoint = Some(format!("{stream}/subjects/add"));
+        metadata.remove_subject_endpoint = Some(format!("{stream}/subjects/remove"));
+        metadata.configuration_endpoint = Some(stream);
+        metadata.authorization_schemes = vec![wire::ssf::AuthorizationScheme {
+            spec_urn: "urn:ietf:rfc:6750".into(),
+        }];
+        metadata.default_subjects = Some("ALL".into());
     }
     metadata
 }
 
 /// A stream's configuration as SSF 1.0 (section 8.1.1) writes it. The receiver's
 /// `authorization_header` is a credential: it is kept, never shown back.
-pub fn stream_config(public_url: &str, i: &Integration, stream: &Stream) -> serde_json::Value {
-    let endpoints = SsfEndpoints::of(public_url, i.id);
-    let delivery = match &stream.fields.delivery {
-        StreamDelivery::Push { endpoint_url, .. } => serde_json::json!({
-            "method": StreamDeliveryMethod::Push.as_str(),
-            "endpoint_url": endpoint_url,
-        }),
-        StreamDelivery::Poll => serde_json::json!({
-            "method": StreamDeliveryMethod::Poll.as_str(),
-            "endpoint_url": endpoints.poll,
-        }),
+pub fn stream_config(
+    public_url: &str,
+    i: &Integration,
+    stream: &Stream,
+) -> wire::ssf::StreamConfiguration {
+    let endpoint_url = match &stream.fields.delivery {
+        StreamDelivery::Push { endpoint_url, .. } => endpoint_url.clone(),
+        StreamDelivery::Poll => SsfEndpoints::of(public_url, i.id).poll,
     };
-    let mut config = serde_json::json!({
-        "stream_id": stream.stream_id,
-        "iss": ztrisk_deliver::send::issuer(public_url, i.id),
-        "aud": i.tenant_url,
-        "events_supported": ztrisk_types::ssf::EVENTS_SUPPORTED,
-        "events_requested": stream.fields.events_requested,
-        "events_delivered": events_delivered(stream),
-        "delivery": delivery,
-    });
-    if let (Some(description), Some(object)) = (&stream.fields.description, config.as_object_mut())
-    {
-        object.insert("description".into(), description.as_str().into());
+    wire::ssf::StreamConfiguration {
+        stream_id: stream.stream_id.clone(),
+        iss: ztrisk_deliver::send::issuer(public_url, i.id),
+        aud: i.tenant_url.clone(),
+        events_supported: wire::ssf::EVENTS_SUPPORTED.map(str::to_owned).to_vec(),
+        events_requested: stream.fields.events_requested.clone(),
+        events_delivered: events_delivered(stream)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        delivery: wire::ssf::StreamDeliveryConfiguration {
+            method: stream.fields.delivery.method().as_str().into(),
+            endpoint_url,
+        },
+        description: stream.fields.description.clone(),
     }
-    config
+}
+
+/// A stream's status as SSF answers it.
+pub fn stream_status(stream: &Stream) -> wire::ssf::StreamStatusBody {
+    wire::ssf::StreamStatusBody {
+        stream_id: stream.stream_id.clone(),
+        status: stream.status.as_str().into(),
+        reason: stream.reason.clone(),
+    }
 }
 
 /// The requested event types that ztrisk transmits, in the order it lists them.
@@ -278,6 +286,18 @@ pub fn ingest_result(
         skipped,
         risk_events: outcome.risk_events,
         rejected,
+    }
+}
+
+/// An entry of the audit log (what the store recorded holds no secret).
+pub fn audit_entry(e: &ztrisk_store::model::AuditRecord) -> wire::AuditEntry {
+    wire::AuditEntry {
+        id: u64::try_from(e.id).unwrap_or_default(),
+        at: e.at,
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        change: e.change.clone(),
     }
 }
 

@@ -236,6 +236,19 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[("integration_id", Text), ("email", Text)],
         order_by: "integration_id, email",
     },
+    TableSpec {
+        name: "audit_log",
+        columns: &[
+            ("id", Int),
+            ("account_id", Text),
+            ("at", Int),
+            ("actor", Text),
+            ("action", Text),
+            ("target", Text),
+            ("change", Json),
+        ],
+        order_by: "id",
+    },
 ];
 
 pub fn table(name: &str) -> Option<&'static TableSpec> {

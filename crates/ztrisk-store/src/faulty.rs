@@ -2,15 +2,15 @@
 //! (`testing` feature).
 
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
-    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
-    UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask, Destination,
+    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page,
+    Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream,
+    StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
+    UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
+    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -157,6 +157,28 @@ impl RiskStore for FaultyStore {
         query: UserEventsQuery,
     ) -> Result<Option<UserRisk>, StoreError> {
         self.inner.user_risk(account, user, query).await
+    }
+
+    async fn stream_summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+        sink: tokio::sync::mpsc::Sender<Vec<UserSummary>>,
+    ) -> Result<(), StoreError> {
+        self.trip()?;
+        self.inner.stream_summary(account, query, sink).await
+    }
+
+    async fn stream_user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+        sink: tokio::sync::mpsc::Sender<crate::model::UserRiskChunk>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .stream_user_risk(account, user_id, query, sink)
+            .await
     }
 
     async fn reset_user(
@@ -445,6 +467,17 @@ impl SigningKeyStore for FaultyStore {
         actor: &Actor,
     ) -> Result<RetireOutcome, StoreError> {
         self.inner.retire_signing_key(kid, actor).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for FaultyStore {
+    async fn audit_log(
+        &self,
+        account: AccountId,
+        query: AuditQuery,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        self.inner.audit_log(account, query).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! Nothing above this crate writes SQL. Each backend has its own dialect and migrations
 //! (`migrations/<backend>/`), embedded in the binary and applied when the store opens.
 
+mod audit;
 pub mod dump;
 mod encoding;
 mod error;
@@ -22,7 +23,8 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub mod prelude {
     pub use crate::model::Actor;
     pub use crate::{
-        BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store, StreamStore,
+        AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store,
+        StreamStore,
     };
 }
 
@@ -40,10 +42,10 @@ pub mod testing {
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use model::{
-    Account, Actor, ApiUser, AttemptResult, DeliveryRecord, DeliveryTask, Destination,
-    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page,
-    Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream,
-    StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
+    Account, Actor, ApiUser, AttemptResult, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
+    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
+    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey,
+    Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
     UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
 };
 use uuid::Uuid;
@@ -68,6 +70,7 @@ pub trait Store:
     + OutboxStore
     + StreamStore
     + SigningKeyStore
+    + AuditStore
     + DumpStore
 {
     /// A number that changes whenever data that callers may cache (accounts, tokens, keys,
@@ -168,6 +171,26 @@ pub trait RiskStore: Send + Sync + 'static {
         user_id: Uuid,
         query: UserEventsQuery,
     ) -> Result<Option<UserRisk>, StoreError>;
+
+    /// The users of [`RiskStore::summary`] without paging, in `query`'s order, sent to `sink`
+    /// in chunks as they are read from one snapshot: memory stays flat whatever their number,
+    /// and a dropped receiver stops the read (its paging is ignored).
+    async fn stream_summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+        sink: tokio::sync::mpsc::Sender<Vec<UserSummary>>,
+    ) -> Result<(), StoreError>;
+
+    /// [`RiskStore::user_risk`] without paging, streamed the same way: the user first, then
+    /// their risk events. Nothing is sent for an unknown user.
+    async fn stream_user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+        sink: tokio::sync::mpsc::Sender<model::UserRiskChunk>,
+    ) -> Result<(), StoreError>;
 
     /// How many users have risk that counts, by level, over all accounts (for metrics).
     async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError>;
@@ -455,6 +478,19 @@ pub trait SigningKeyStore: Send + Sync + 'static {
         kid: &str,
         actor: &Actor,
     ) -> Result<RetireOutcome, StoreError>;
+}
+
+/// The audit log (spec 7). Every write above that a person makes (with a credential or the CLI)
+/// adds its entries in its own transaction; ingest and the expiry sweep add none.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// A page of the account's entries, newest first (installation-wide entries, such as
+    /// signing keys', belong to no account and are never listed here).
+    async fn audit_log(
+        &self,
+        account: AccountId,
+        query: AuditQuery,
+    ) -> Result<Page<AuditRecord>, StoreError>;
 }
 
 /// Every table, out and in (`ztrisk export` / `ztrisk import`).

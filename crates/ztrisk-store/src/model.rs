@@ -186,6 +186,18 @@ pub struct UserRisk {
     pub events: Page<RiskEventRecord>,
 }
 
+/// What [`crate::RiskStore::stream_user_risk`] sends: the user first (with no events, and
+/// their count), then their risk events in chunks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserRiskChunk {
+    User(UserRisk),
+    Events(Vec<RiskEventRecord>),
+}
+
+/// Rows per chunk of a streamed read: small enough that a few concurrent reads hold little,
+/// large enough that the channel is not the cost.
+pub const STREAM_CHUNK: usize = 512;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Integration {
     pub id: uuid::Uuid,
@@ -698,4 +710,34 @@ pub enum PollOutcome {
 pub struct StreamBacklog {
     pub pending: u64,
     pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+pub use ztrisk_types::AuditAction;
+
+/// Which entries of an account's audit log to list: newest first, one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries of this action.
+    pub action: Option<AuditAction>,
+    pub paging: Paging,
+}
+
+/// An entry of the audit log (spec 7), as stored: who changed what, and when. Never holds a
+/// secret; the store writes it in the transaction of the change it records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// Increasing in the order entries were written.
+    pub id: i64,
+    /// `None` for installation-wide changes (signing keys).
+    pub account: Option<AccountId>,
+    pub at: DateTime<Utc>,
+    /// [`Actor`]'s display form: `token:<id>`, `key:<email>`, `cli`, `system`.
+    pub actor: String,
+    /// An [`AuditAction`] spelling (kept as text: a row written by a newer version still
+    /// lists).
+    pub action: String,
+    pub target: String,
+    pub change: serde_json::Value,
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 /// Body of PUT `/behaviors`: the behaviors to set; the others keep their settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BehaviorsUpdate {
     /// Behavior id to its new configuration. A predefined id configures its detector; any
     /// other id matching `^[a-z][a-z0-9_]{0,63}$` creates or updates a custom behavior.
@@ -32,6 +33,7 @@ impl BehaviorsUpdate {
 
 /// One behavior's new configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BehaviorSetting {
     /// Whether the behavior is detected.
     pub enabled: bool,

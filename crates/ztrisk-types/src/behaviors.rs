@@ -19,6 +19,40 @@ pub struct Behaviors {
     pub behaviors: Vec<(String, Behavior)>,
 }
 
+/// Written by hand because the type serializes as a map that keeps the server's order:
+/// `{"behaviors": {"<id>": Behavior}}`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Behaviors {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Ref};
+        let by_id = ObjectBuilder::new()
+            .additional_properties(Some(Ref::from_schema_name("Behavior")))
+            .description(Some(
+                "Behavior id to its configuration, predefined ones first",
+            ));
+        ObjectBuilder::new()
+            .property("behaviors", by_id)
+            .required("behaviors")
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Behaviors {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "Behavior".into(),
+            <Behavior as utoipa::PartialSchema>::schema(),
+        ));
+        <Behavior as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl Behaviors {
     /// The behavior with this id.
     pub fn get(&self, id: &str) -> Option<&Behavior> {
@@ -46,6 +80,7 @@ impl Behaviors {
 
 /// One behavior's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Behavior {
     /// Display name (absent in Cloudflare's PUT answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -69,6 +69,10 @@ codes! {
     UnsupportedContentType = 9207, 400, "Content-type must be application/json.";
     /// The body is over the limit.
     BodyTooLarge = 1413, 413, "Request body too large";
+    /// The body did not arrive within the server's body read timeout (a client trickling it).
+    RequestTimeout = 1408, 408, "Request timeout";
+    /// The request line and headers are over the server's limit.
+    HeadersTooLarge = 1431, 431, "Request header fields too large";
     /// A field is missing, of the wrong type or has a bad value (with `source.pointer`).
     InvalidRequest = 1001, 400, "Invalid request";
     /// A well-formed id naming nothing.

@@ -39,6 +39,7 @@ impl<T> Envelope<T> {
 
 /// One entry of `errors` or `messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorItem {
     pub code: u32,
     pub message: String,
@@ -81,12 +82,14 @@ impl ErrorItem {
 
 /// `source` of an error item: where in the request body the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorSource {
     pub pointer: String,
 }
 
 /// A nested cause, as Cloudflare sends for header errors (code 6003).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorChainItem {
     pub code: u32,
     pub message: String,
@@ -94,6 +97,7 @@ pub struct ErrorChainItem {
 
 /// Paging information of a paged collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultInfo {
     pub page: u32,
     pub per_page: u32,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// An integration: where changes of users' risk are exported (Shared Signals Framework).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Integration {
     /// The integration's id (a UUID).
     pub id: String,
@@ -33,6 +34,7 @@ pub struct Integration {
 
 /// Body of POST `/integrations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationCreate {
     /// `"Okta"` (see [`OKTA`]).
     pub integration_type: String,
@@ -63,6 +65,7 @@ impl IntegrationCreate {
 /// Body of PUT `/integrations/{integration_id}`: every field is overwritten, and an omitted
 /// `reference_id` becomes `""`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationUpdate {
     /// Whether changes of risk are exported.
     pub active: bool,

@@ -35,6 +35,20 @@ impl RiskLevel {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RiskLevel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string_enum(RiskLevel::ALL.iter().map(|l| l.as_str()))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RiskLevel {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RiskLevel")
+    }
+}
+
 impl fmt::Display for RiskLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

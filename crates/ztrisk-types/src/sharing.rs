@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A webhook: where changes of users' risk are POSTed (Standard Webhooks or Slack).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     /// The webhook's id (a UUID).
     pub id: String,
@@ -29,6 +30,7 @@ pub struct Webhook {
 /// Body of POST `/webhooks` and PUT `/webhooks/{id}` (every field is set; omitted ones take
 /// their defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookFields {
     /// Where deliveries go.
     pub url: String,
@@ -57,6 +59,7 @@ impl WebhookFields {
 
 /// `result` of POST `/webhooks/{id}/test`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookTestResult {
     /// The HTTP status the receiver answered, if it answered.
     #[serde(default)]
@@ -70,6 +73,7 @@ pub struct WebhookTestResult {
 
 /// One delivery of a level change to an integration or a webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// The SET's `jti` or the webhook's `webhook-id`: the same on every attempt.
     pub id: String,
@@ -100,6 +104,7 @@ pub struct Delivery {
 /// `result` of GET `/integrations/{id}/stream` (ztrisk): an SSF integration's stream as its
 /// administrator sees it (the receiver's `authorization_header` is never shown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationStream {
     pub stream_id: String,
     /// A [`StreamStatus`](crate::StreamStatus) spelling.
@@ -128,6 +133,7 @@ pub struct IntegrationStream {
 
 /// What a stream has not delivered yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamBacklog {
     /// SETs waiting to be pushed, or to be polled and acknowledged.
     pub pending: u64,

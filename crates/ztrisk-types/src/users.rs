@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `result` of GET `/summary`: every user with risk events since their last reset.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryResult {
     /// One entry per scored user, highest level first unless another order was asked for.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -13,6 +14,7 @@ pub struct SummaryResult {
 
 /// One user of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryUser {
     /// The user's id (a UUID).
     pub user_id: String,
@@ -35,6 +37,7 @@ pub struct SummaryUser {
 
 /// `result` of GET `/{user_id}`: a user's level and risk events since the last reset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRiskResult {
     /// Email address.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -55,6 +58,7 @@ pub struct UserRiskResult {
 
 /// One risk event: a behavior detected for a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiskEvent {
     /// The risk event's id.
     pub id: String,
@@ -70,6 +74,16 @@ pub struct RiskEvent {
     /// The evidence: behavior id, triggering events, measured values and thresholds.
     #[serde(default)]
     pub event_details: Option<serde_json::Value>,
+}
+
+/// `result` of GET `/decision` when the user may pass (spec 6.3); a denial is a 403.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decision {
+    pub email: String,
+    /// `low`, `medium`, `high` or `unscored`.
+    pub risk_level: String,
+    pub allowed: bool,
 }
 
 #[cfg(test)]

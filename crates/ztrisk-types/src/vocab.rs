@@ -44,6 +44,20 @@ macro_rules! wire_enum {
             }
         }
 
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::string_enum(Self::ALL.iter().map(|v| v.as_str()))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+
         impl Vocabulary for $name {
             fn parse(text: &str) -> Option<Self> {
                 $name::parse(text)
@@ -172,6 +186,50 @@ wire_enum! {
         Failed = "failed",
         /// A newer change of the same user was queued before this one went out.
         Superseded = "superseded",
+    }
+}
+
+wire_enum! {
+    /// What an entry of the audit log records (spec 7): the closed vocabulary of changes made
+    /// with a credential or the CLI. Ingest and expiry are not changes made by a person and
+    /// have none.
+    AuditAction {
+        /// PUT behaviors: `change` holds `before` and `after` of the behaviors that changed.
+        #[default]
+        BehaviorsUpdate = "behaviors.update",
+        /// A user's risk was reset (the level change it caused included).
+        UserReset = "user.reset",
+        /// A user was confirmed compromised (the level change it caused included).
+        UserConfirmCompromised = "user.confirm_compromised",
+        IntegrationCreate = "integration.create",
+        IntegrationUpdate = "integration.update",
+        IntegrationDelete = "integration.delete",
+        WebhookCreate = "webhook.create",
+        WebhookUpdate = "webhook.update",
+        WebhookDelete = "webhook.delete",
+        /// An SSF receiver created its stream (target: the integration).
+        StreamCreate = "stream.create",
+        StreamUpdate = "stream.update",
+        StreamDelete = "stream.delete",
+        /// An SSF receiver set its stream's status.
+        StreamStatus = "stream.status",
+        /// A subject was added back to a stream.
+        StreamSubjectAdd = "stream.subject_add",
+        /// A subject was removed from a stream.
+        StreamSubjectRemove = "stream.subject_remove",
+        /// An SSF receiver asked for a verification event.
+        StreamVerify = "stream.verify",
+        /// An API token was created (never its secret).
+        TokenCreate = "token.create",
+        TokenRevoke = "token.revoke",
+        /// A global API key was set or replaced (never the key).
+        ApiKeySet = "api_key.set",
+        ApiKeyRevoke = "api_key.revoke",
+        AccountCreate = "account.create",
+        /// A signing key was made (installation-wide: in exports, not in any account's log).
+        SigningKeyCreate = "signing_key.create",
+        SigningKeyRotate = "signing_key.rotate",
+        SigningKeyRetire = "signing_key.retire",
     }
 }
 

@@ -63,6 +63,9 @@ pub enum Command {
     /// Webhooks receiving risk changes (Standard Webhooks, Slack) on a running server.
     #[command(subcommand)]
     Webhooks(crate::client_cmd::webhooks::WebhooksCommand),
+    /// The audit log of a running server: who changed what, and when.
+    #[command(subcommand)]
+    Audit(crate::client_cmd::audit::AuditCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(crate::client_cmd::CompletionsArgs),
 }
@@ -125,6 +128,39 @@ pub struct ServeArgs {
     /// sends nothing.
     #[arg(long, env = "ZTRISK_NO_DELIVERIES")]
     pub no_deliveries: bool,
+
+    /// Serve HTTPS with this certificate chain (PEM: the server's certificate first, then
+    /// intermediates). Both files are read again on SIGHUP; connections already open keep the
+    /// old pair, and a pair that does not load is logged and the old one kept.
+    #[arg(
+        long,
+        env = "ZTRISK_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, RSA or EC).
+    #[arg(
+        long,
+        env = "ZTRISK_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// How long a client may take to send a request's headers (and a TLS handshake); idle
+    /// keep-alive connections are closed after the same time.
+    #[arg(long, env = "ZTRISK_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: humantime::Duration,
+
+    /// How long a client may take to send a request body; slower is answered 408.
+    #[arg(long, env = "ZTRISK_BODY_TIMEOUT", default_value = "60s")]
+    pub body_timeout: humantime::Duration,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "ZTRISK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -56,6 +56,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
             client_cmd::integrations::run(&cli.api, command).await
         }
         cli::Command::Webhooks(command) => client_cmd::webhooks::run(&cli.api, command).await,
+        cli::Command::Audit(command) => client_cmd::audit::run(&cli.api, command).await,
         cli::Command::Completions(args) => {
             client_cmd::completions(&args);
             Ok(())

@@ -2,11 +2,12 @@ use crate::cli::{LogFormat, ServeArgs, SyncMode};
 use crate::database::Database;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 use ztrisk_core::PermissionSet;
 use ztrisk_core::credentials::{SecretHash, generate_token};
 use ztrisk_ingest::GeoIp;
-use ztrisk_server::{AppState, ServerConfig, router, serve, start_sharing};
+use ztrisk_server::{AppState, ServerConfig, Tls, router, serve_with, start_sharing};
 use ztrisk_store::model::NewToken;
 use ztrisk_store::{Store, Synchronous};
 
@@ -18,13 +19,19 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         SyncMode::Normal => Synchronous::Normal,
     };
     let store = database.open(sync).await?;
+    // Before binding: a certificate that does not load must not leave a half-started server.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(Tls::load(cert, key)?)),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
 
-    bootstrap(store.as_ref(), addr).await?;
+    bootstrap(store.as_ref(), addr, scheme).await?;
 
     let config = ServerConfig {
         body_limit: args.body_limit,
@@ -32,9 +39,13 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         public_url: args
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr))),
+            .unwrap_or_else(|| format!("{scheme}://{}", loopback_if_unspecified(addr))),
+        header_read_timeout: args.header_timeout.into(),
+        body_read_timeout: args.body_timeout.into(),
+        max_connections: args.max_connections,
         ..ServerConfig::default()
     };
+    let limits = config.clone();
     let mut state = AppState::new(store, config);
     state.own_listen_address(addr);
     if let Some(path) = &args.geoip {
@@ -57,8 +68,12 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     };
     let app = router(state);
     tracing::info!(%addr, database = %database.display(), "listening");
-    println!("ztrisk listening on http://{addr}");
-    serve(listener, app, shutdown_signal()).await?;
+    if let Some(tls) = &tls {
+        reload_on_hangup(tls.clone())?;
+        tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS; SIGHUP reloads the certificate and key");
+    }
+    println!("ztrisk listening on {scheme}://{addr}");
+    serve_with(listener, app, &limits, tls, shutdown_signal()).await?;
     // Deliveries in flight finish or keep their claim: what is not settled is retried later.
     let _ = stop_worker.send(true);
     if let Some(worker) = worker {
@@ -69,7 +84,7 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// On a new installation, creates the first account and an admin token and shows them once.
-async fn bootstrap(store: &dyn Store, addr: SocketAddr) -> anyhow::Result<()> {
+async fn bootstrap(store: &dyn Store, addr: SocketAddr, scheme: &str) -> anyhow::Result<()> {
     let token = generate_token();
     let admin = NewToken {
         name: "admin (created at first start)".into(),
@@ -81,7 +96,7 @@ async fn bootstrap(store: &dyn Store, addr: SocketAddr) -> anyhow::Result<()> {
     let Some((account, _)) = store.bootstrap("Default account", admin).await? else {
         return Ok(());
     };
-    let base = format!("http://{}/client/v4", loopback_if_unspecified(addr));
+    let base = format!("{scheme}://{}/client/v4", loopback_if_unspecified(addr));
     let id = account.id;
     // Printed, not logged: the token must not end up in log storage.
     println!(
@@ -125,6 +140,36 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// Re-reads the certificate and key at every SIGHUP (what certbot's and most renewal tools'
+/// deploy hooks send); a pair that does not load is logged and the one in force kept.
+#[cfg(unix)]
+fn reload_on_hangup(tls: Arc<Tls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let reloading = tls.clone();
+            match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                Ok(Ok(())) => tracing::info!(
+                    cert = %tls.cert_path().display(),
+                    "SIGHUP: reloaded the TLS certificate and key; new connections use them"
+                ),
+                Ok(Err(e)) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: the new TLS certificate and key were not loaded; keeping the previous ones"
+                ),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: reloading TLS failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_tls: Arc<Tls>) -> anyhow::Result<()> {
+    Ok(())
 }
 
 async fn shutdown_signal() {

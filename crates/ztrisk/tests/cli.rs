@@ -818,6 +818,122 @@ async fn signing_keys_list_rotate_retire() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_list_shows_cli_and_api_changes() {
+    let server = TestServer::start().await;
+    let database = server.database();
+    let mut s = Session::new(&server);
+    // Admin commands on the server's machine: changes made by `cli`.
+    let created = admin(
+        &database,
+        &[
+            "tokens",
+            "create",
+            "--account",
+            &server.account_tag(),
+            "--permission",
+            "Zero Trust: PII Read",
+            "--name",
+            "auditor",
+            "--json",
+        ],
+    )
+    .await;
+    let created: serde_json::Value =
+        serde_json::from_str(&created.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    let auditor = created["token"].as_str().unwrap_or_default().to_owned();
+    let ci = admin(
+        &database,
+        &[
+            "tokens",
+            "create",
+            "--account",
+            &server.account_tag(),
+            "--permission",
+            "Zero Trust Read",
+            "--name",
+            "ci",
+            "--json",
+        ],
+    )
+    .await;
+    let ci: serde_json::Value =
+        serde_json::from_str(&ci.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    let ci_id = ci["id"].as_str().unwrap_or_default().to_owned();
+    admin(&database, &["tokens", "revoke", &ci_id]).await;
+    // And changes through the API, with the server's admin token.
+    let set = s
+        .run(&[
+            "behaviors",
+            "set",
+            "imp_travel",
+            "--enable",
+            "--level",
+            "medium",
+        ])
+        .await;
+    assert_eq!(set.code, 0, "{}", set.stderr);
+
+    let as_auditor = [("CLOUDFLARE_API_TOKEN", auditor.as_str())];
+    let listed = s.run_with(&["audit", "list"], &as_auditor).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(
+        !listed.stdout.contains(&auditor) && !listed.stdout.contains(&server.admin),
+        "never a token: {}",
+        listed.stdout
+    );
+    s.run_with(
+        &[
+            "audit",
+            "list",
+            "--action",
+            "token.create",
+            "--per-page",
+            "2",
+        ],
+        &as_auditor,
+    )
+    .await;
+    let json = s
+        .run_with(
+            &["audit", "list", "--action", "token.revoke", "--json"],
+            &as_auditor,
+        )
+        .await;
+    let revoked: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("--json: {e}"));
+    assert_eq!(revoked[0]["actor"], "cli");
+    assert_eq!(revoked[0]["target"], ci_id.as_str());
+    let none = s
+        .run_with(
+            &["audit", "list", "--since", "2999-01-01T00:00:00Z"],
+            &as_auditor,
+        )
+        .await;
+    assert_eq!(none.code, 0, "{}", none.stderr);
+    let typo = s
+        .run_with(&["audit", "list", "--action", "user.delete"], &as_auditor)
+        .await;
+    assert_eq!(typo.code, 2);
+    // Reading the log needs PII Read: a token with Zero Trust Read only is refused.
+    let (reader, _) = server
+        .token(
+            &[server.account],
+            &[ztrisk_core::Permission::ZeroTrustRead],
+            None,
+        )
+        .await;
+    let refused = s
+        .run_with(
+            &["audit", "list"],
+            &[("CLOUDFLARE_API_TOKEN", reader.as_str())],
+        )
+        .await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    s.assert_snapshot("audit");
+    server.shutdown().await;
+}
+
 /// Runs `ztrisk --database DB args...` without any server, returning its output.
 async fn admin(database: &str, args: &[&str]) -> Run {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"));
@@ -838,6 +954,26 @@ async fn admin(database: &str, args: &[&str]) -> Run {
     };
     assert_eq!(run.code, 0, "ztrisk {args:?} failed:\n{}", run.stderr);
     run
+}
+
+/// Every entry of an account's audit log, newest first.
+async fn audit_log(
+    store: &dyn ztrisk_store::Store,
+    account: ztrisk_core::AccountId,
+) -> Vec<ztrisk_store::model::AuditRecord> {
+    let everything = ztrisk_store::model::AuditQuery {
+        since: None,
+        action: None,
+        paging: ztrisk_store::model::Paging {
+            page: 1,
+            per_page: 1000,
+        },
+    };
+    store
+        .audit_log(account, everything)
+        .await
+        .unwrap_or_else(|e| panic!("audit log: {e}"))
+        .items
 }
 
 /// A dump without its header line (which carries the export time).
@@ -910,6 +1046,17 @@ async fn export_import_round_trip_through_postgres() {
 
     let original = dump_body(&first_dump);
     assert!(original.contains("\"risk_events\"") && original.lines().count() > 100);
+    // The audit log moves too.
+    assert!(
+        original.contains("\"audit_log\""),
+        "no audit log in the dump"
+    );
+    for action in ["user.reset", "integration.create", "api_key.set"] {
+        assert!(
+            original.contains(&format!("\"{action}\"")),
+            "{action} is not in the dump"
+        );
+    }
     assert_eq!(
         original,
         dump_body(&second_dump),
@@ -928,6 +1075,12 @@ async fn export_import_round_trip_through_postgres() {
         .unwrap_or_else(|e| panic!("connect: {e}"));
     let hash = SecretHash::of(&server.admin);
     assert!(moved.token_by_hash(&hash).await.ok().flatten().is_some());
+    let before = audit_log(server.store.as_ref(), server.account).await;
+    assert!(
+        before.iter().any(|e| e.action == "user.reset"),
+        "{before:?}"
+    );
+    assert_eq!(audit_log(&moved, server.account).await, before);
     moved
         .create_account("after import", &Actor::Cli)
         .await
@@ -1385,4 +1538,148 @@ async fn behaviors_set_takes_list_and_boolean_settings() {
         .await;
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("trusted_networks/0"), "{}", bad.stderr);
+}
+
+// ---- serve over TLS -------------------------------------------------------------------------
+
+/// Kills the server it holds if a test ends early (on failure).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.0.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success(), "kill -{name} failed");
+}
+
+fn https_client(ca: &ztrisk_server::testing::TestCa) -> reqwest::Client {
+    let root =
+        reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap_or_else(|e| panic!("CA: {e}"));
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root)
+        .tls_info(true)
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// The certificate the server shows to a new connection of `client`, if it is trusted.
+async fn shown_certificate(client: &reqwest::Client, url: &str) -> Option<Vec<u8>> {
+    let response = client.get(url).send().await.ok()?;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .map(<[u8]>::to_vec)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_over_tls_reloads_the_certificate_on_sighup() {
+    use std::io::BufRead;
+    use ztrisk_server::testing::TestCa;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let write_pair = |pair: &ztrisk_server::testing::Issued| {
+        std::fs::write(&cert, &pair.cert_pem).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&key, &pair.key_pem).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let first_ca = TestCa::new("first CA");
+    write_pair(&first_ca.issue(&["localhost", "127.0.0.1"]));
+    let log = dir.path().join("stderr.log");
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ztrisk"))
+            .arg("--database")
+            .arg(dir.path().join("ztrisk.db"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .env_remove("ZTRISK_DATABASE")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting ztrisk serve: {e}")),
+    );
+    let stdout = child.0.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The banner of a first start comes first; then the address, with the scheme.
+    let listening = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("ztrisk listening on ").map(str::to_owned))
+    });
+    let base = tokio::time::timeout(std::time::Duration::from_secs(60), listening)
+        .await
+        .unwrap_or_else(|_| panic!("ztrisk serve did not start:\n{}", logged()))
+        .unwrap_or_else(|e| panic!("join: {e}"))
+        .unwrap_or_else(|| panic!("ztrisk serve exited:\n{}", logged()));
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let url = format!("{base}/healthz");
+
+    let kept = https_client(&first_ca);
+    assert!(
+        shown_certificate(&kept, &url).await.is_some(),
+        "{}",
+        logged()
+    );
+
+    let second_ca = TestCa::new("second CA");
+    let second = second_ca.issue(&["localhost", "127.0.0.1"]);
+    write_pair(&second);
+    signal(&child, "HUP");
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = shown_certificate(&https_client(&second_ca), &url).await;
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(second.cert_der.clone()), "{}", logged());
+    // The connection opened before the reload still serves.
+    assert!(shown_certificate(&kept, &url).await.is_some());
+
+    // A broken pair is logged and the one in force kept; the server lives on.
+    std::fs::write(&key, "garbage\n").unwrap_or_else(|e| panic!("{e}"));
+    signal(&child, "HUP");
+    let mut complained = false;
+    for _ in 0..100 {
+        complained = logged().contains("keeping the previous ones");
+        if complained {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(complained, "{}", logged());
+    assert_eq!(
+        shown_certificate(&https_client(&second_ca), &url).await,
+        Some(second.cert_der.clone())
+    );
+
+    signal(&child, "TERM");
+    let mut status = None;
+    for _ in 0..150 {
+        status = child.0.try_wait().unwrap_or_else(|e| panic!("{e}"));
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        logged()
+    );
 }

@@ -23,9 +23,11 @@
 //!     .webhooks().deliveries(a, id, paging)        GET  .../webhooks/{id}/deliveries
 //!     .events().ingest(account_id, events)         POST .../events (ztrisk)
 //!     .events().ingest_source(a, source, body, ..) POST .../ingest/{source} (ztrisk)
+//!     .audit().list(account_id, params)            GET  .../audit (ztrisk)
 //! client.user().tokens().verify()                  GET  /user/tokens/verify
 //! ```
 
+mod audit;
 mod behaviours;
 mod events;
 mod integrations;
@@ -34,6 +36,7 @@ mod summary;
 mod user;
 mod webhooks;
 
+pub use audit::Audit;
 pub use behaviours::Behaviours;
 pub use events::{ContentEncoding, Events, EventsFormat, IngestSource, LogpushDataset};
 pub use integrations::{Integrations, References};

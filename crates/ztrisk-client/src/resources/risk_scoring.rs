@@ -1,4 +1,4 @@
-use super::{Behaviours, Events, Integrations, Summary, Webhooks, scoring_path};
+use super::{Audit, Behaviours, Events, Integrations, Summary, Webhooks, scoring_path};
 use crate::Client;
 use crate::client::{Paged, Request, segment};
 use crate::error::Error;
@@ -40,6 +40,12 @@ impl<'a> RiskScoring<'a> {
     /// Security events in (a ztrisk addition, not a Cloudflare endpoint).
     pub fn events(&self) -> Events<'a> {
         Events::new(self.client)
+    }
+
+    /// The audit log: who changed what, and when (a ztrisk addition, not a Cloudflare
+    /// endpoint).
+    pub fn audit(&self) -> Audit<'a> {
+        Audit::new(self.client)
     }
 
     /// A user's risk level and risk events since the last reset

@@ -3,8 +3,8 @@
 use crate::support::{Clients, api_error};
 use serde_json::{Value, json};
 use ztrisk_client::types::{
-    BehaviorSetting, BehaviourUpdateParams, Direction, IntegrationCreate, IntegrationUpdate,
-    RiskEventOrder, RiskLevel, SummaryOrder, SummaryParams, UserParams,
+    AuditAction, AuditParams, BehaviorSetting, BehaviourUpdateParams, Direction, IntegrationCreate,
+    IntegrationUpdate, RiskEventOrder, RiskLevel, SummaryOrder, SummaryParams, UserParams,
 };
 use ztrisk_client::{ApiErrorKind, Client, Error};
 use ztrisk_core::Permission;
@@ -506,5 +506,61 @@ async fn credentials_and_base_urls() {
     assert!(
         matches!(result, Err(Error::InvalidParameter(_))),
         "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn audit_list_with_filters_and_paging() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let account = server.account_tag();
+    let (alice, _) = scored(&server, &client).await;
+    let scoring = client.zero_trust().risk_scoring();
+    scoring
+        .reset(&account, &alice)
+        .await
+        .unwrap_or_else(|e| panic!("reset: {e}"));
+
+    let audit = scoring.audit();
+    let all = audit
+        .list(&account, AuditParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    let info = all.result_info.unwrap_or_else(|| panic!("no result_info"));
+    assert_eq!((info.page, info.per_page), (1, 25));
+    assert_eq!(info.total_count, all.result.len() as u64);
+    let newest = &all.result[0];
+    assert_eq!(newest.action, AuditAction::UserReset.as_str());
+    assert_eq!(newest.target, alice);
+    assert!(newest.actor.starts_with("token:"), "{newest:?}");
+    assert_eq!(newest.change["risk_level"]["before"], "high");
+
+    let behaviors = audit
+        .list(
+            &account,
+            AuditParams {
+                action: Some(AuditAction::BehaviorsUpdate),
+                since: Some(newest.at - chrono::Duration::hours(1)),
+                page: Some(1),
+                per_page: Some(1),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("filtered: {e}"));
+    assert_eq!(behaviors.result.len(), 1);
+    assert_eq!(behaviors.result[0].target, "bad_badge,vpn_anomaly");
+    assert_eq!(behaviors.result_info.map(|i| i.total_count), Some(1));
+
+    // Reading the log takes Zero Trust: PII Read.
+    let reader = server.client_with(&[Permission::ZeroTrustRead]).await;
+    let refused = reader
+        .zero_trust()
+        .risk_scoring()
+        .audit()
+        .list(&account, AuditParams::default())
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Api(e)) if e.status == 403),
+        "{refused:?}"
     );
 }

@@ -230,11 +230,13 @@ impl FromStr for UserPattern {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        if s.is_empty() || s.len() > 320 || s.chars().any(char::is_whitespace) {
+        // Checked as it is kept: lowercasing can lengthen it past the limit, and a stored
+        // pattern that no longer parses would be dropped when read back.
+        let pattern = s.trim().to_lowercase();
+        if pattern.is_empty() || pattern.len() > 320 || pattern.chars().any(char::is_whitespace) {
             return Err("not empty, at most 320 characters, no spaces".into());
         }
-        Ok(Self(s.to_lowercase()))
+        Ok(Self(pattern))
     }
 }
 
@@ -386,6 +388,23 @@ mod tests {
         assert!(exact.matches("bob@example.com") && !exact.matches("bob@example.co"));
         assert!(glob(b"a*b*c", b"aXXbYYc") && !glob(b"a*b*c", b"aXXbYY"));
         assert!("".parse::<UserPattern>().is_err() && "a b".parse::<UserPattern>().is_err());
+    }
+
+    /// Caught by a fuzz target's check (fuzz/, `settings`): a pattern within 320 bytes grew past
+    /// them once lowercased; it was accepted, stored, and silently dropped when read back.
+    #[test]
+    fn patterns_are_limited_as_they_are_kept_and_read_back() {
+        let grows = "\u{23a}".repeat(160);
+        assert!(grows.len() <= 320 && grows.to_lowercase().len() > 320);
+        assert!(grows.parse::<UserPattern>().is_err());
+        let mut errors = Vec::new();
+        let fits = json!(["\u{23a}".repeat(100)]);
+        let parsed = parse("exclude_users", &fits, "/x", &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut c = Controls::default();
+        c.set(&parsed.unwrap_or_else(|| panic!("refused")));
+        let stored = Value::Object(c.to_json(false).into_iter().collect());
+        assert_eq!(Controls::from_stored(&stored, false), c);
     }
 
     #[test]

@@ -147,7 +147,18 @@ impl Parser {
     fn timestamp(&mut self, obj: &Map<String, Value>) -> Option<i64> {
         match self.required(obj, "timestamp", "/timestamp", TIMESTAMP)? {
             Value::String(s) => match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Some(t.timestamp_millis()),
+                // An offset can carry 0000-01-01 or 9999-12-31 out of the years RFC 3339 can
+                // write in UTC, which is how the time is shown and sent again.
+                Ok(t) if (0..=9999).contains(&chrono::Datelike::year(&t.naive_utc())) => {
+                    Some(t.timestamp_millis())
+                }
+                Ok(_) => {
+                    self.error(
+                        "/timestamp",
+                        format!("expected {TIMESTAMP} from the years 0000 to 9999 once in UTC, got {s:?}"),
+                    );
+                    None
+                }
                 Err(_) => {
                     self.error("/timestamp", format!("expected {TIMESTAMP}, got {s:?}"));
                     None
@@ -171,13 +182,17 @@ impl Parser {
         };
         let before = self.errors.len();
         let email = match self.required(user, "email", "/user/email", "an email address")? {
-            Value::String(s) if is_email_shaped(s) => Some(lowercase(s)),
             Value::String(s) => {
-                self.error(
-                    "/user/email",
-                    format!("expected an email address such as \"user@example.com\", got {s:?}"),
-                );
-                None
+                let email = lowered_email(s);
+                if email.is_none() {
+                    self.error(
+                        "/user/email",
+                        format!(
+                            "expected an email address such as \"user@example.com\", got {s:?}"
+                        ),
+                    );
+                }
+                email
             }
             _ => {
                 self.error("/user/email", "expected an email address (a string)");
@@ -460,6 +475,14 @@ impl Parser {
             details,
         })
     }
+}
+
+/// `s` lowercased, when it is an email address before and after: what is kept is checked, and
+/// lowercasing can lengthen it (`Ⱥ` is 2 bytes, `ⱥ` 3).
+pub(crate) fn lowered_email(s: &str) -> Option<String> {
+    is_email_shaped(s)
+        .then(|| lowercase(s))
+        .filter(|lowered| is_email_shaped(lowered))
 }
 
 /// Lowercases without the Unicode machinery when the text is ASCII (the common case).

@@ -191,8 +191,11 @@ fn gateway_http(
     user: UserRef,
     record: &Value,
 ) -> Result<Mapped, Vec<FieldError>> {
-    let mut profiles: Vec<&str> = f.strings(&["UploadMatchedDlpProfiles"]);
-    for profile in f.strings(&["DownloadMatchedDlpProfiles"]) {
+    // Each profile once, though both lists (or one list twice) name it: one event per id.
+    let upload = f.strings(&["UploadMatchedDlpProfiles"]);
+    let download = f.strings(&["DownloadMatchedDlpProfiles"]);
+    let mut profiles: Vec<&str> = Vec::with_capacity(upload.len() + download.len());
+    for profile in upload.into_iter().chain(download) {
         if !profiles.contains(&profile) {
             profiles.push(profile);
         }

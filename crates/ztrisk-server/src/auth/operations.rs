@@ -63,6 +63,8 @@ operations! {
     WriteWebhooks => [ZeroTrustWrite];
     /// GET the deliveries of an integration or a webhook.
     ReadDeliveries => [ZeroTrustRead, ZeroTrustWrite];
+    /// GET the audit log (ztrisk): it names users, tokens and key owners, so PII Read.
+    ReadAudit => [ZeroTrustPiiRead];
     /// An SSF receiver manages its stream and polls it (spec 4.5): what a receiver's token is
     /// for, and nothing else.
     ManageStream => [ZeroTrustRiskSharing];
@@ -104,6 +106,11 @@ pub const ROUTES: &[Route] = &[
     route(Method::GET, "/healthz", Access::Public),
     route(Method::GET, "/readyz", Access::Public),
     route(Method::GET, "/metrics", Access::Public),
+    route(Method::GET, "/openapi.json", Access::Public),
+    route(Method::GET, "/docs", Access::Public),
+    route(Method::GET, "/docs/swagger-ui-bundle.js", Access::Public),
+    route(Method::GET, "/docs/swagger-ui.css", Access::Public),
+    route(Method::GET, "/docs/init.js", Access::Public),
     route(Method::GET, "/user/tokens/verify", Access::AnyToken),
     route(Method::GET, "/.well-known/jwks.json", Access::Public),
     route(
@@ -315,6 +322,11 @@ pub const ROUTES: &[Route] = &[
         Method::GET,
         "/accounts/{account_id}/zt_risk_scoring/webhooks/{webhook_id}/deliveries",
         Access::Account(ReadDeliveries::NAME),
+    ),
+    route(
+        Method::GET,
+        "/accounts/{account_id}/zt_risk_scoring/audit",
+        Access::Account(ReadAudit::NAME),
     ),
 ];
 

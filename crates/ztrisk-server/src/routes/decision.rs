@@ -114,9 +114,11 @@ async fn decide(
             .insert(level_header.0, level_header.1);
         return Ok(response);
     }
-    let mut response = ok(&serde_json::json!({
-        "email": key.1, "risk_level": name, "allowed": true,
-    }))?;
+    let mut response = ok(&ztrisk_types::Decision {
+        email: key.1.clone(),
+        risk_level: name.to_owned(),
+        allowed: true,
+    })?;
     response
         .headers_mut()
         .insert(level_header.0, level_header.1);

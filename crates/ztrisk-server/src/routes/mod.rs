@@ -3,9 +3,11 @@
 //! Routes are registered through [`Api`], which records each (method, path); a test checks
 //! the record against the permissions table ([`crate::auth::operations::ROUTES`]).
 
+mod audit;
 pub mod behaviors;
 pub mod decision;
 pub mod discovery;
+pub mod docs;
 mod events;
 mod ingest;
 mod integrations;
@@ -92,6 +94,7 @@ impl Api {
 /// Every route of the API, credentials required (the operations endpoints are in [`ops`]).
 pub fn api() -> Api {
     let api = Api::new();
+    let api = audit::routes(api);
     let api = behaviors::routes(api);
     let api = decision::routes(api);
     let api = events::routes(api);
@@ -125,6 +128,7 @@ mod tests {
         served.extend(ops::routes(Api::new()).served().iter().cloned());
         served.extend(discovery::routes(Api::new()).served().iter().cloned());
         served.extend(ssf::routes(Api::new()).served().iter().cloned());
+        served.extend(docs::routes(Api::new()).served().iter().cloned());
         let table: HashSet<(Method, &str)> =
             ROUTES.iter().map(|r| (r.method.clone(), r.path)).collect();
         let missing: Vec<_> = served.difference(&table).collect();

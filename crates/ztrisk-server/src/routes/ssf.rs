@@ -13,13 +13,14 @@ use crate::auth::StreamAccess;
 use crate::auth::operations::ManageStream;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::views::stream_config;
+use crate::views::{stream_config, stream_status};
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use ztrisk_core::FieldError;
 use ztrisk_deliver::send::StreamSet;
@@ -28,7 +29,9 @@ use ztrisk_store::model::{
     StreamStatus, Target,
 };
 use ztrisk_types::StreamDeliveryMethod;
-use ztrisk_types::ssf::{EVENTS_SUPPORTED, RISC_POLL, RISC_PUSH};
+use ztrisk_types::ssf::{
+    EVENTS_SUPPORTED, PollResponse, RISC_POLL, RISC_PUSH, StreamConfiguration,
+};
 
 /// [`StreamAccess`], refusing in SSF's error shape.
 struct Access(StreamAccess<ManageStream>);
@@ -173,7 +176,7 @@ async fn named_stream(
     Ok(stream)
 }
 
-fn config(state: &AppState, access: &Access, stream: &Stream) -> Value {
+fn config(state: &AppState, access: &Access, stream: &Stream) -> StreamConfiguration {
     stream_config(&state.config.public_url, &access.integration, stream)
 }
 
@@ -205,19 +208,22 @@ async fn read(
         .store
         .stream(access.account(), access.integration.id)
         .await?;
-    let body = match stream_id {
+    let response = match stream_id {
         Some(id) => match found {
-            Some(stream) if stream.stream_id == id => config(&state, &access, &stream),
+            Some(stream) if stream.stream_id == id => {
+                Json(config(&state, &access, &stream)).into_response()
+            }
             _ => return Err(ApiError::NotFound("Stream").into()),
         },
-        None => Value::Array(
+        None => Json(
             found
                 .iter()
                 .map(|stream| config(&state, &access, stream))
-                .collect(),
-        ),
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
     };
-    Ok(no_store(Json(body).into_response()))
+    Ok(no_store(response))
 }
 
 async fn create(
@@ -294,14 +300,6 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn status_body(stream: &Stream) -> Value {
-    let mut body = json!({"stream_id": stream.stream_id, "status": stream.status.as_str()});
-    if let (Some(reason), Some(object)) = (&stream.reason, body.as_object_mut()) {
-        object.insert("reason".into(), reason.as_str().into());
-    }
-    body
-}
-
 async fn read_status(
     State(state): State<AppState>,
     access: Access,
@@ -309,7 +307,7 @@ async fn read_status(
 ) -> SsfResult {
     let stream_id = stream_id_query(query);
     let stream = named_stream(&state, &access, stream_id.as_deref(), "/stream_id").await?;
-    Ok(no_store(Json(status_body(&stream)).into_response()))
+    Ok(no_store(Json(stream_status(&stream)).into_response()))
 }
 
 async fn update_status(
@@ -345,7 +343,7 @@ async fn update_status(
         .await?
         .ok_or(ApiError::NotFound("Stream"))?;
     state.sharing.queued();
-    Ok(no_store(Json(status_body(&updated)).into_response()))
+    Ok(no_store(Json(stream_status(&updated)).into_response()))
 }
 
 /// 204, then a verification SET carrying the receiver's `state` (SSF 1.0 section 8.1.4.2).
@@ -730,11 +728,10 @@ async fn poll(State(state): State<AppState>, access: Access, SsfJson(body): SsfJ
         store_request.refused.clear();
         let now = tokio::time::Instant::now();
         if !sets.is_empty() || store_request.max_events == 0 || now >= deadline {
-            let sets = signed(&state, &access, &stream, sets).await?;
-            let mut body = json!({"sets": sets});
-            if more_available && let Some(object) = body.as_object_mut() {
-                object.insert("moreAvailable".into(), true.into());
-            }
+            let body = PollResponse {
+                sets: signed(&state, &access, &stream, sets).await?,
+                more_available: more_available.then_some(true),
+            };
             return Ok(no_store(Json(body).into_response()));
         }
         let nap = POLL_RECHECK.min(deadline - now);
@@ -752,8 +749,8 @@ async fn signed(
     access: &Access,
     stream: &Stream,
     sets: Vec<DeliveryTask>,
-) -> Result<Map<String, Value>, SsfError> {
-    let mut out = Map::new();
+) -> Result<BTreeMap<String, String>, SsfError> {
+    let mut out = BTreeMap::new();
     if sets.is_empty() {
         return Ok(out);
     }
@@ -766,7 +763,7 @@ async fn signed(
             Some(bytes) => {
                 out.insert(
                     task.record.id.clone(),
-                    String::from_utf8_lossy(bytes).into_owned().into(),
+                    String::from_utf8_lossy(bytes).into_owned(),
                 );
             }
             None => {
@@ -805,7 +802,7 @@ async fn signed(
         .map_err(|e| ApiError::Internal(e.to_owned()))?;
         for (seq, jti, jws) in signed {
             fresh.push((seq, jws.clone().into_bytes()));
-            out.insert(jti, jws.into());
+            out.insert(jti, jws);
         }
         state.store.keep_payloads(fresh).await?;
     }

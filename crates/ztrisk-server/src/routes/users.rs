@@ -54,6 +54,9 @@ async fn summary(
         direction: problems.direction(&params),
     };
     problems.finish()?;
+    if query.paging.is_none() {
+        return crate::streaming::summary(&state, access.account, query).await;
+    }
     let page = state.store.summary(access.account, query).await?;
     let result = views::summary(&page);
     match query.paging {
@@ -80,6 +83,9 @@ async fn user(
         direction: problems.direction(&query_params),
     };
     problems.finish()?;
+    if query.paging.is_none() {
+        return crate::streaming::user(&state, access.account, user_id, query).await;
+    }
     let risk = state
         .store
         .user_risk(access.account, user_id, query)

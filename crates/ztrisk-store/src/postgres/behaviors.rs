@@ -31,12 +31,13 @@ pub async fn load(c: &ClientWrapper, account: AccountId) -> Result<AccountBehavi
 
 /// Read, merge and write, with the account's row locked: updates of one account are
 /// serialized across every replica, and each is all-or-nothing (the caller's transaction).
-/// Returns the configuration after the update and whether anything changed.
+/// Returns the configuration before and after the update (the audit log records what
+/// changed), and whether anything was written.
 pub async fn update(
     c: &ClientWrapper,
     account: AccountId,
     update: &BehaviorUpdate,
-) -> Result<(AccountBehaviors, bool)> {
+) -> Result<(AccountBehaviors, AccountBehaviors, bool)> {
     let account_text = account.to_string();
     // FOR NO KEY UPDATE: excludes other updates of this account, but not the foreign-key checks
     // of writes elsewhere that only need the account to exist.
@@ -47,10 +48,11 @@ pub async fn update(
     )
     .await?;
     // A new statement, so a new snapshot: it sees what the previous holder of the lock wrote.
-    let mut all = load(c, account).await?;
+    let before = load(c, account).await?;
+    let mut all = before.clone();
     let changed = all.apply(update);
     if changed.is_empty() {
-        return Ok((all, false));
+        return Ok((before, all, false));
     }
     let mut ids = Vec::with_capacity(changed.len());
     let mut enabled = Vec::with_capacity(changed.len());
@@ -88,5 +90,5 @@ pub async fn update(
         params,
     )
     .await?;
-    Ok((all, true))
+    Ok((before, all, true))
 }

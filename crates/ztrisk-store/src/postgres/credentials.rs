@@ -77,6 +77,19 @@ pub async fn list_tokens(c: &ClientWrapper) -> Result<Vec<TokenRecord>> {
     rows.iter().map(read_token_row).collect()
 }
 
+/// The accounts a token acts on (empty for an unknown token).
+pub async fn token_accounts(c: &ClientWrapper, id: &str) -> Result<Vec<AccountId>> {
+    let rows = query(
+        c,
+        "SELECT account_id FROM api_token_accounts WHERE token_id = $1 ORDER BY account_id",
+        &[&id],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok(parse_account_id(r.get(0))?))
+        .collect()
+}
+
 pub async fn revoke_token(c: &ClientWrapper, id: &str) -> Result<bool> {
     let changed = execute(
         c,

@@ -180,6 +180,7 @@ pub async fn finish(c: &ClientWrapper) -> Result<()> {
         ("risk_events", "key"),
         ("behavior_changes", "seq"),
         ("deliveries", "seq"),
+        ("audit_log", "id"),
     ] {
         let sql = format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

@@ -10,13 +10,13 @@
 //! returns a new value on every call (caches are bypassed rather than stale). The task
 //! reconnects with backoff and bumps once when it listens again.
 
-use super::connect::{self, Conn};
+use super::connect::{self, Conn, Target};
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, Config};
+use tokio_postgres::{AsyncMessage, Client};
 
 /// The notification channel every ztrisk process on a database uses. The payload is the
 /// schema that changed, so stores in different schemas of one database do not disturb each
@@ -82,23 +82,23 @@ impl Drop for Listener {
 
 /// Starts listening; returns once the first `LISTEN` is in place, so a store never starts deaf.
 pub(super) async fn start(
-    config: Config,
+    target: Target,
     schema: String,
     generation: Arc<Generation>,
 ) -> Result<Listener, super::Failure> {
-    let mut config = config;
-    config.application_name("ztrisk listener");
-    let (client, mut conn) = connect::connect(&config).await?;
+    let mut target = target;
+    target.config.application_name("ztrisk listener");
+    let (client, mut conn) = connect::connect(&target).await?;
     let pid = listen(&client, &mut conn, &schema, &generation)
         .await
         .map_err(|e| super::Failure::from(crate::StoreError::Backend(e)))?;
     generation.set_listening(Some(pid));
-    let task = tokio::spawn(run(config, schema, generation, client, conn));
+    let task = tokio::spawn(run(target, schema, generation, client, conn));
     Ok(Listener { task })
 }
 
 async fn run(
-    config: Config,
+    target: Target,
     schema: String,
     generation: Arc<Generation>,
     client: Client,
@@ -113,7 +113,7 @@ async fn run(
             tracing::warn!(reason = %why, "lost the PostgreSQL change listener; caches are bypassed until it is back");
         }
         tokio::time::sleep(backoff).await;
-        match connect::connect(&config).await {
+        match connect::connect(&target).await {
             Ok((client, mut conn)) => {
                 match listen(&client, &mut conn, &schema, &generation).await {
                     Ok(pid) => {

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_ssf_streams",
         include_str!("../../migrations/postgres/0006_ssf_streams.sql"),
     ),
+    (
+        "0007_audit_log",
+        include_str!("../../migrations/postgres/0007_audit_log.sql"),
+    ),
 ];
 
 /// The oldest server this backend runs on (`server_version_num`).

@@ -13,6 +13,7 @@
 //!   applied at connect under an advisory lock, recorded in `schema_migrations`.
 
 mod accounts;
+mod audit;
 mod behaviors;
 mod connect;
 mod credentials;
@@ -35,17 +36,18 @@ pub(crate) use tx::{
     Failure, Result, Tx, describe, execute, is_unique_violation, query, query_one, query_opt,
 };
 
+use crate::audit as log;
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
-    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
-    UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
+    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
+    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey,
+    Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
+    UserEventsQuery, UserRisk, UserRiskChunk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
+    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,7 +55,6 @@ use deadpool_postgres::{ClientWrapper, Object, Pool};
 use listener::{Generation, Listener};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::Config;
 use uuid::Uuid;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
 use ztrisk_core::credentials::SecretHash;
@@ -111,11 +112,11 @@ impl PostgresStore {
     /// server (PostgreSQL 13 or newer), brings the schema up to date (see
     /// [`PostgresOptions::migrate`]), and starts listening for changes made by other processes.
     pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
-        let config = connect::parse(url, options.connect_timeout)?;
-        let schema = prepare_schema(&config, options.migrate).await?.1;
-        let pool = connect::pool(&config, options.max_connections, options.acquire_timeout)?;
+        let target = connect::parse(url, options.connect_timeout)?;
+        let schema = prepare_schema(&target, options.migrate).await?.1;
+        let pool = connect::pool(&target, options.max_connections, options.acquire_timeout)?;
         let generation = Arc::new(Generation::default());
-        let listener = listener::start(config, schema, generation.clone()).await?;
+        let listener = listener::start(target, schema, generation.clone()).await?;
         Ok(Self {
             pool,
             generation,
@@ -128,8 +129,8 @@ impl PostgresStore {
         url: &str,
         options: &PostgresOptions,
     ) -> Result<MigrationReport, StoreError> {
-        let config = connect::parse(url, options.connect_timeout)?;
-        Ok(prepare_schema(&config, true).await?.0)
+        let target = connect::parse(url, options.connect_timeout)?;
+        Ok(prepare_schema(&target, true).await?.0)
     }
 
     /// The schema version this binary writes.
@@ -154,12 +155,12 @@ impl PostgresStore {
 
 /// Checks the server, then migrates or checks the schema, on one dedicated connection.
 async fn prepare_schema(
-    config: &Config,
+    target: &connect::Target,
     migrate: bool,
 ) -> Result<(MigrationReport, String), StoreError> {
-    let target = connect::describe_target(config);
-    let mut client = connect::connect_spawned(config).await?;
-    migrations::check_server(&client, &target).await?;
+    let described = connect::describe_target(&target.config);
+    let mut client = connect::connect_spawned(target).await?;
+    migrations::check_server(&client, &described).await?;
     let schema = migrations::current_schema(&client).await?;
     let report = migrations::apply(&mut client, migrate).await?;
     Ok((report, schema))
@@ -211,14 +212,23 @@ impl CredentialStore for PostgresStore {
             ..admin_token
         };
         let token = credentials::insert_token(tx.client(), token).await?;
+        // Done by ztrisk itself at first start, yet recorded: the log then says where the
+        // first account and its admin token came from.
+        let entries = [
+            vec![log::account_created(&Actor::System, &account)],
+            log::token_created(&Actor::System, &token),
+        ];
+        audit::insert_all(tx.client(), &entries.concat()).await?;
         tx.commit(&self.generation).await?;
         Ok(Some((account, token)))
     }
 
-    async fn create_account(&self, name: &str, _actor: &Actor) -> Result<Account, StoreError> {
+    async fn create_account(&self, name: &str, actor: &Actor) -> Result<Account, StoreError> {
         Ok(in_tx!(self, |tx| {
             accounts::lock_accounts(tx.client()).await?;
-            accounts::insert(tx.client(), name).await?
+            let account = accounts::insert(tx.client(), name).await?;
+            audit::insert(tx.client(), &log::account_created(actor, &account)).await?;
+            account
         }))
     }
 
@@ -229,25 +239,29 @@ impl CredentialStore for PostgresStore {
     async fn create_token(
         &self,
         token: NewToken,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<TokenRecord, StoreError> {
-        Ok(in_tx!(self, |tx| credentials::insert_token(
-            tx.client(),
+        Ok(in_tx!(self, |tx| {
+            let token = credentials::insert_token(tx.client(), token).await?;
+            audit::insert_all(tx.client(), &log::token_created(actor, &token)).await?;
             token
-        )
-        .await?))
+        }))
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         Ok(credentials::list_tokens(&*self.client().await?).await?)
     }
 
-    async fn revoke_token(&self, token_id: &str, _actor: &Actor) -> Result<bool, StoreError> {
-        Ok(in_tx!(self, |tx| credentials::revoke_token(
-            tx.client(),
-            token_id
-        )
-        .await?))
+    async fn revoke_token(&self, token_id: &str, actor: &Actor) -> Result<bool, StoreError> {
+        Ok(in_tx!(self, |tx| {
+            let revoked = credentials::revoke_token(tx.client(), token_id).await?;
+            if revoked {
+                let accounts = credentials::token_accounts(tx.client(), token_id).await?;
+                let entries = log::token_revoked(actor, token_id, &accounts);
+                audit::insert_all(tx.client(), &entries).await?;
+            }
+            revoked
+        }))
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {
@@ -259,16 +273,14 @@ impl CredentialStore for PostgresStore {
         email: &str,
         key_hash: SecretHash,
         accounts: &[AccountId],
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<ApiUser, StoreError> {
         let email = email.to_ascii_lowercase();
-        Ok(in_tx!(self, |tx| credentials::set_api_key(
-            tx.client(),
-            &email,
-            &key_hash,
-            accounts
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let user = credentials::set_api_key(tx.client(), &email, &key_hash, accounts).await?;
+            audit::insert_all(tx.client(), &log::api_key_set(actor, &user)).await?;
+            user
+        }))
     }
 
     async fn api_user(&self, email: &str) -> Result<Option<ApiUser>, StoreError> {
@@ -280,13 +292,20 @@ impl CredentialStore for PostgresStore {
         Ok(credentials::list_api_users(&*self.client().await?).await?)
     }
 
-    async fn revoke_api_key(&self, email: &str, _actor: &Actor) -> Result<bool, StoreError> {
+    async fn revoke_api_key(&self, email: &str, actor: &Actor) -> Result<bool, StoreError> {
         let email = email.to_ascii_lowercase();
-        Ok(in_tx!(self, |tx| credentials::revoke_api_key(
-            tx.client(),
-            &email
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let revoked = credentials::revoke_api_key(tx.client(), &email).await?;
+            if revoked {
+                let accounts = credentials::api_user(tx.client(), &email)
+                    .await?
+                    .map(|u| u.accounts)
+                    .unwrap_or_default();
+                let entries = log::api_key_revoked(actor, &email, &accounts);
+                audit::insert_all(tx.client(), &entries).await?;
+            }
+            revoked
+        }))
     }
 }
 
@@ -300,10 +319,13 @@ impl BehaviorStore for PostgresStore {
         &self,
         account: AccountId,
         update: BehaviorUpdate,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<AccountBehaviors, StoreError> {
         let tx = self.begin().await?;
-        let (all, changed) = behaviors::update(tx.client(), account, &update).await?;
+        let (before, all, changed) = behaviors::update(tx.client(), account, &update).await?;
+        if let Some(entry) = log::behaviors_updated(account, actor, &update, &before, &all) {
+            audit::insert(tx.client(), &entry).await?;
+        }
         if changed {
             tx.commit(&self.generation).await?;
         } else {
@@ -321,6 +343,7 @@ impl RiskStore for PostgresStore {
         events: Vec<Event>,
         _actor: &Actor,
     ) -> Result<IngestOutcome, StoreError> {
+        // Not in the audit log: events are data, not changes made by a person (spec 7).
         if events.is_empty() {
             // Nothing to write; only the account must exist, as for any batch.
             account_key(&*self.client().await?, account).await?;
@@ -361,17 +384,49 @@ impl RiskStore for PostgresStore {
         Ok(risk::user_risk(&*self.client().await?, account, user_id, query).await?)
     }
 
+    async fn stream_summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+        sink: tokio::sync::mpsc::Sender<Vec<UserSummary>>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        match risk::stream_summary(&client, account, query, &sink).await {
+            // The receiver left: nothing more to read, and nothing went wrong here.
+            Err(_) if sink.is_closed() => Ok(()),
+            result => Ok(result?),
+        }
+    }
+
+    async fn stream_user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+        sink: tokio::sync::mpsc::Sender<UserRiskChunk>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        match risk::stream_user_risk(&client, account, user_id, query, &sink).await {
+            Err(_) if sink.is_closed() => Ok(()),
+            result => Ok(result?),
+        }
+    }
+
     async fn reset_user(
         &self,
         account: AccountId,
         user_id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
-        let found = risk::reset(tx.client(), account, user_id).await?;
+        let change = risk::reset(tx.client(), account, user_id).await?;
+        if let Some(change) = &change {
+            let entry = log::user_reset(account, actor, user_id, change);
+            audit::insert(tx.client(), &entry).await?;
+        }
         // Other replicas drop what their decision endpoints remember (spec 6.3) at once.
         tx.commit(&self.generation).await?;
-        Ok(found)
+        Ok(change.is_some())
     }
 
     async fn users_by_level(&self) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
@@ -403,12 +458,16 @@ impl RiskStore for PostgresStore {
         account: AccountId,
         user_id: Uuid,
         evidence: serde_json::Value,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
-        let found = risk::confirm_compromised(tx.client(), account, user_id, &evidence).await?;
+        let change = risk::confirm_compromised(tx.client(), account, user_id, &evidence).await?;
+        if let Some(change) = &change {
+            let entry = log::user_confirmed(account, actor, user_id, change, &evidence);
+            audit::insert(tx.client(), &entry).await?;
+        }
         tx.commit(&self.generation).await?;
-        Ok(found)
+        Ok(change.is_some())
     }
 }
 
@@ -422,14 +481,14 @@ impl IntegrationStore for PostgresStore {
         &self,
         account: AccountId,
         fields: IntegrationFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Integration, StoreError> {
-        Ok(in_tx!(self, |tx| integrations::create(
-            tx.client(),
-            account,
-            fields
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let created = integrations::create(tx.client(), account, fields).await?;
+            let entry = log::integration(AuditAction::IntegrationCreate, actor, &created);
+            audit::insert(tx.client(), &entry).await?;
+            created
+        }))
     }
 
     async fn integration(
@@ -457,29 +516,34 @@ impl IntegrationStore for PostgresStore {
         account: AccountId,
         id: Uuid,
         fields: IntegrationFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Integration>, StoreError> {
-        Ok(in_tx!(self, |tx| integrations::update(
-            tx.client(),
-            account,
-            id,
-            fields
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let updated = integrations::update(tx.client(), account, id, fields).await?;
+            if let Some(updated) = &updated {
+                let entry = log::integration(AuditAction::IntegrationUpdate, actor, updated);
+                audit::insert(tx.client(), &entry).await?;
+            }
+            updated
+        }))
     }
 
     async fn delete_integration(
         &self,
         account: AccountId,
         id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
-        Ok(in_tx!(self, |tx| integrations::delete(
-            tx.client(),
-            account,
-            id
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            // Read first: the entry says what was deleted.
+            let existing = integrations::get(tx.client(), account, id).await?;
+            let deleted = integrations::delete(tx.client(), account, id).await?;
+            if let (true, Some(existing)) = (deleted, &existing) {
+                let entry = log::integration_deleted(actor, existing);
+                audit::insert(tx.client(), &entry).await?;
+            }
+            deleted
+        }))
     }
 }
 
@@ -500,10 +564,12 @@ impl StreamStore for PostgresStore {
         account: AccountId,
         integration: Uuid,
         fields: StreamFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Stream, StoreError> {
         let tx = self.begin().await?;
         let stream = streams::create(tx.client(), account, integration, fields).await?;
+        let entry = log::stream(AuditAction::StreamCreate, actor, &stream);
+        audit::insert(tx.client(), &entry).await?;
         tx.commit_unchanged().await?;
         Ok(stream)
     }
@@ -513,10 +579,14 @@ impl StreamStore for PostgresStore {
         account: AccountId,
         integration: Uuid,
         fields: StreamFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Stream>, StoreError> {
         let tx = self.begin().await?;
         let stream = streams::update(tx.client(), account, integration, fields).await?;
+        if let Some(stream) = &stream {
+            let entry = log::stream(AuditAction::StreamUpdate, actor, stream);
+            audit::insert(tx.client(), &entry).await?;
+        }
         tx.commit_unchanged().await?;
         Ok(stream)
     }
@@ -525,10 +595,14 @@ impl StreamStore for PostgresStore {
         &self,
         account: AccountId,
         integration: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
+        let existing = streams::get(tx.client(), account, integration).await?;
         let deleted = streams::delete(tx.client(), account, integration).await?;
+        if let (true, Some(existing)) = (deleted, &existing) {
+            audit::insert(tx.client(), &log::stream_deleted(actor, existing)).await?;
+        }
         tx.commit_unchanged().await?;
         Ok(deleted)
     }
@@ -539,10 +613,13 @@ impl StreamStore for PostgresStore {
         integration: Uuid,
         status: StreamStatus,
         reason: Option<String>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Stream>, StoreError> {
         let tx = self.begin().await?;
         let stream = streams::set_status(tx.client(), account, integration, status, reason).await?;
+        if let Some(stream) = &stream {
+            audit::insert(tx.client(), &log::stream_status(actor, stream)).await?;
+        }
         tx.commit_unchanged().await?;
         Ok(stream)
     }
@@ -552,10 +629,14 @@ impl StreamStore for PostgresStore {
         account: AccountId,
         integration: Uuid,
         event: StreamEvent,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
         let queued = streams::queue(tx.client(), account, integration, &event).await?;
+        if queued {
+            let entry = log::stream_event(account, actor, integration, &event);
+            audit::insert(tx.client(), &entry).await?;
+        }
         tx.commit_unchanged().await?;
         Ok(queued)
     }
@@ -566,11 +647,15 @@ impl StreamStore for PostgresStore {
         integration: Uuid,
         email: &str,
         removed: bool,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let tx = self.begin().await?;
         let found =
             streams::set_subject_removed(tx.client(), account, integration, email, removed).await?;
+        if found {
+            let entry = log::stream_subject(account, actor, integration, email, removed);
+            audit::insert(tx.client(), &entry).await?;
+        }
         tx.commit_unchanged().await?;
         Ok(found)
     }
@@ -629,15 +714,14 @@ impl WebhookStore for PostgresStore {
         account: AccountId,
         fields: WebhookFields,
         secret: String,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Webhook, StoreError> {
-        Ok(in_tx!(self, |tx| webhooks::create(
-            tx.client(),
-            account,
-            fields,
-            secret
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let created = webhooks::create(tx.client(), account, fields, secret).await?;
+            let entry = log::webhook(AuditAction::WebhookCreate, actor, &created);
+            audit::insert(tx.client(), &entry).await?;
+            created
+        }))
     }
 
     async fn webhook(&self, account: AccountId, id: Uuid) -> Result<Option<Webhook>, StoreError> {
@@ -649,29 +733,32 @@ impl WebhookStore for PostgresStore {
         account: AccountId,
         id: Uuid,
         fields: WebhookFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Webhook>, StoreError> {
-        Ok(in_tx!(self, |tx| webhooks::update(
-            tx.client(),
-            account,
-            id,
-            fields
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let updated = webhooks::update(tx.client(), account, id, fields).await?;
+            if let Some(updated) = &updated {
+                let entry = log::webhook(AuditAction::WebhookUpdate, actor, updated);
+                audit::insert(tx.client(), &entry).await?;
+            }
+            updated
+        }))
     }
 
     async fn delete_webhook(
         &self,
         account: AccountId,
         id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
-        Ok(in_tx!(self, |tx| webhooks::delete(
-            tx.client(),
-            account,
-            id
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let existing = webhooks::get(tx.client(), account, id).await?;
+            let deleted = webhooks::delete(tx.client(), account, id).await?;
+            if let (true, Some(existing)) = (deleted, &existing) {
+                audit::insert(tx.client(), &log::webhook_deleted(actor, existing)).await?;
+            }
+            deleted
+        }))
     }
 }
 
@@ -730,37 +817,56 @@ impl SigningKeyStore for PostgresStore {
         &self,
         kid: &str,
         private_key: Vec<u8>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
-        Ok(in_tx!(self, |tx| signing_keys::add_first(
-            tx.client(),
-            kid,
-            &private_key
-        )
-        .await?))
+        Ok(in_tx!(self, |tx| {
+            let added = signing_keys::add_first(tx.client(), kid, &private_key).await?;
+            if added {
+                let entry = log::signing_key(AuditAction::SigningKeyCreate, actor, kid);
+                audit::insert(tx.client(), &entry).await?;
+            }
+            added
+        }))
     }
 
     async fn rotate_signing_key(
         &self,
         kid: &str,
         private_key: Vec<u8>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| signing_keys::rotate(
-            tx.client(),
-            kid,
-            &private_key
-        )
-        .await?);
+        in_tx!(self, |tx| {
+            signing_keys::rotate(tx.client(), kid, &private_key).await?;
+            let entry = log::signing_key(AuditAction::SigningKeyRotate, actor, kid);
+            audit::insert(tx.client(), &entry).await?;
+        });
         Ok(())
     }
 
     async fn retire_signing_key(
         &self,
         kid: &str,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<RetireOutcome, StoreError> {
-        Ok(in_tx!(self, |tx| signing_keys::retire(tx.client(), kid).await?))
+        Ok(in_tx!(self, |tx| {
+            let outcome = signing_keys::retire(tx.client(), kid).await?;
+            if outcome == RetireOutcome::Retired {
+                let entry = log::signing_key(AuditAction::SigningKeyRetire, actor, kid);
+                audit::insert(tx.client(), &entry).await?;
+            }
+            outcome
+        }))
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn audit_log(
+        &self,
+        account: AccountId,
+        query: AuditQuery,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        Ok(audit::list(&*self.client().await?, account, query).await?)
     }
 }
 
@@ -815,22 +921,5 @@ mod tests {
     #[test]
     fn writes_notify_the_channel_the_listener_listens_on() {
         assert!(tx::NOTIFY_AND_COMMIT.contains(&format!("pg_notify('{}'", listener::CHANNEL)));
-    }
-
-    #[test]
-    fn tls_urls_are_refused_clearly() {
-        let config = connect::parse(
-            "postgres://u@db.example:5433/x?sslmode=require",
-            Duration::from_secs(1),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let text = connect::tls_for(&config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            text.contains("db.example:5433") && text.contains("TLS"),
-            "{text}"
-        );
     }
 }

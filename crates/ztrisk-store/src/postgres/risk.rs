@@ -1,17 +1,21 @@
 //! Reading and resetting users' risk.
 
+use super::Failure;
 use super::engine::ADJUST_SCORED;
 use super::outbox;
 use super::{Result, account_key, account_key_opt, execute, query, query_opt};
 use crate::StoreError;
+use crate::audit::UserChange;
 use crate::model::{
-    Direction, ExpiryOutcome, Page, Paging, RiskEventOrder, RiskEventRecord, SummaryOrder,
-    SummaryQuery, UserEventsQuery, UserRisk, UserSummary,
+    Direction, ExpiryOutcome, Page, Paging, RiskEventOrder, RiskEventRecord, STREAM_CHUNK,
+    SummaryOrder, SummaryQuery, UserEventsQuery, UserRisk, UserRiskChunk, UserSummary,
 };
 use crate::outbox::{ChangedUser, UserRow, stored_level};
 use crate::rank::{level_of, rank_of};
 use crate::time::{from_ms, now_ms};
 use deadpool_postgres::ClientWrapper;
+use tokio::sync::mpsc;
+use tokio_postgres::Row;
 use uuid::Uuid;
 use ztrisk_core::AccountId;
 use ztrisk_core::RiskLevel;
@@ -41,6 +45,45 @@ fn direction(d: Direction) -> &'static str {
     }
 }
 
+/// The summary's `SELECT` in `query`'s order; `$1` is the account key, then `LIMIT` and
+/// `OFFSET` when `paged`. Each order matches one partial index, so a page is an index range
+/// scan.
+fn summary_sql(query_: SummaryQuery, paged: bool) -> String {
+    let dir = direction(query_.direction);
+    let order = match query_.order_by {
+        SummaryOrder::MaxRiskLevel => {
+            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+        SummaryOrder::Timestamp => format!("last_risk_event_at {dir}, key {dir}"),
+        SummaryOrder::EventCount => {
+            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+    };
+    let page = if paged { " LIMIT $2 OFFSET $3" } else { "" };
+    format!(
+        "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank
+         FROM users WHERE account_key = $1 AND risk_event_count > 0
+         ORDER BY {order}{page}"
+    )
+}
+
+/// A row of [`summary_sql`]; `None` for a level this version does not know.
+fn summary_user(row: &Row) -> Result<Option<UserSummary>> {
+    let Some(max_risk_level) = level_of(row.get(5)) else {
+        return Ok(None);
+    };
+    let count: i64 = row.get(3);
+    let last: Option<i64> = row.get(4);
+    Ok(Some(UserSummary {
+        user_id: parse_uuid(row.get(0))?,
+        name: row.get(1),
+        email: row.get(2),
+        event_count: count.max(0) as u64,
+        last_event: from_ms(last.unwrap_or_default()),
+        max_risk_level,
+    }))
+}
+
 pub async fn summary(
     c: &ClientWrapper,
     account: AccountId,
@@ -52,43 +95,16 @@ pub async fn summary(
             total_count: 0,
         });
     };
-    let dir = direction(query_.direction);
-    // Each order matches one partial index, so a page is an index range scan.
-    let order = match query_.order_by {
-        SummaryOrder::MaxRiskLevel => {
-            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
-        }
-        SummaryOrder::Timestamp => format!("last_risk_event_at {dir}, key {dir}"),
-        SummaryOrder::EventCount => {
-            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
-        }
-    };
     let (limit, offset) = limit_offset(query_.paging);
     let rows = query(
         c,
-        &format!(
-            "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank
-             FROM users WHERE account_key = $1 AND risk_event_count > 0
-             ORDER BY {order} LIMIT $2 OFFSET $3"
-        ),
+        &summary_sql(query_, true),
         &[&account_key, &limit, &offset],
     )
     .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        let Some(max_risk_level) = level_of(row.get(5)) else {
-            continue;
-        };
-        let count: i64 = row.get(3);
-        let last: Option<i64> = row.get(4);
-        items.push(UserSummary {
-            user_id: parse_uuid(row.get(0))?,
-            name: row.get(1),
-            email: row.get(2),
-            event_count: count.max(0) as u64,
-            last_event: from_ms(last.unwrap_or_default()),
-            max_risk_level,
-        });
+        items.extend(summary_user(row)?);
     }
     let total_count = match query_.paging {
         None => items.len() as u64,
@@ -104,12 +120,16 @@ pub async fn summary(
     Ok(Page { items, total_count })
 }
 
-pub async fn user_risk(
+/// The user's head (no events in it, their count), and the `SELECT` of their events since the
+/// last reset in `query`'s order with its two leading parameters (`$3`/`$4`: `LIMIT`, `OFFSET`
+/// when `paged`). `None` for an unknown user.
+async fn user_head(
     c: &ClientWrapper,
     account: AccountId,
     user_id: Uuid,
     query_: UserEventsQuery,
-) -> Result<Option<UserRisk>> {
+    paged: bool,
+) -> Result<Option<(UserRisk, String, i64, i64)>> {
     let Some(account_key) = account_key_opt(c, account).await? else {
         return Ok(None);
     };
@@ -132,40 +152,152 @@ pub async fn user_risk(
         RiskEventOrder::Timestamp => format!("ts {dir}, key {dir}"),
         RiskEventOrder::RiskLevel => format!("risk_rank {dir}, ts {dir}, key {dir}"),
     };
-    let (limit, offset) = limit_offset(query_.paging);
-    let rows = query(
-        c,
-        &format!(
-            "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
-             WHERE user_key = $1 AND detected_at > $2 ORDER BY {order} LIMIT $3 OFFSET $4"
-        ),
-        &[&key, &last_reset_at.unwrap_or(i64::MIN), &limit, &offset],
-    )
-    .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(risk_level) = level_of(row.get(2)) else {
-            continue;
-        };
-        events.push(RiskEventRecord {
-            id: parse_uuid(row.get(0))?,
-            behavior_id: row.get(1),
-            risk_level,
-            timestamp: from_ms(row.get(3)),
-            details: row.get(4),
-        });
-    }
-    Ok(Some(UserRisk {
+    let page = if paged { " LIMIT $3 OFFSET $4" } else { "" };
+    let sql = format!(
+        "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
+         WHERE user_key = $1 AND detected_at > $2 ORDER BY {order}{page}"
+    );
+    let head = UserRisk {
         user_id,
         email: user.get(1),
         name: user.get(2),
         risk_level: level_of(rank),
         last_reset_time: last_reset_at.map(from_ms),
         events: Page {
-            items: events,
+            items: Vec::new(),
             total_count: count.max(0) as u64,
         },
+    };
+    Ok(Some((head, sql, key, last_reset_at.unwrap_or(i64::MIN))))
+}
+
+/// A row of the events `SELECT`; `None` for a level this version does not know.
+fn risk_event(row: &Row) -> Result<Option<RiskEventRecord>> {
+    let Some(risk_level) = level_of(row.get(2)) else {
+        return Ok(None);
+    };
+    Ok(Some(RiskEventRecord {
+        id: parse_uuid(row.get(0))?,
+        behavior_id: row.get(1),
+        risk_level,
+        timestamp: from_ms(row.get(3)),
+        details: row.get(4),
     }))
+}
+
+pub async fn user_risk(
+    c: &ClientWrapper,
+    account: AccountId,
+    user_id: Uuid,
+    query_: UserEventsQuery,
+) -> Result<Option<UserRisk>> {
+    let Some((mut head, sql, key, since)) = user_head(c, account, user_id, query_, true).await?
+    else {
+        return Ok(None);
+    };
+    let (limit, offset) = limit_offset(query_.paging);
+    let rows = query(c, &sql, &[&key, &since, &limit, &offset]).await?;
+    for row in &rows {
+        head.events.items.extend(risk_event(row)?);
+    }
+    Ok(Some(head))
+}
+
+/// Runs `read` in a read-only snapshot (`REPEATABLE READ`) on this connection, so a streamed
+/// read sees one state of the database however long it takes, and always ends the transaction
+/// (the connection goes back to the pool clean, also when the receiver left).
+async fn in_snapshot<T>(
+    c: &ClientWrapper,
+    read: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let result = read.await;
+    let _ = c.batch_execute("ROLLBACK").await;
+    result
+}
+
+/// The cursor streamed reads go through: rows are fetched from the server a chunk at a time,
+/// so only one chunk is ever in memory.
+const CURSOR: &str = "ztrisk_stream";
+
+async fn fetch(c: &ClientWrapper) -> Result<Vec<Row>> {
+    Ok(c.query(&format!("FETCH {STREAM_CHUNK} FROM {CURSOR}"), &[])
+        .await?)
+}
+
+/// Why a streamed read stops early: its receiver is gone (the client went away).
+fn abandoned() -> Failure {
+    StoreError::Backend("the streamed read was abandoned".into()).into()
+}
+
+/// The summary without paging, sent to `sink` in chunks.
+pub async fn stream_summary(
+    c: &ClientWrapper,
+    account: AccountId,
+    query_: SummaryQuery,
+    sink: &mpsc::Sender<Vec<UserSummary>>,
+) -> Result<()> {
+    in_snapshot(c, async {
+        let Some(account_key) = account_key_opt(c, account).await? else {
+            return Ok(());
+        };
+        let declare = format!(
+            "DECLARE {CURSOR} NO SCROLL CURSOR FOR {}",
+            summary_sql(query_, false)
+        );
+        c.execute(&declare, &[&account_key]).await?;
+        loop {
+            let rows = fetch(c).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut chunk = Vec::with_capacity(rows.len());
+            for row in &rows {
+                chunk.extend(summary_user(row)?);
+            }
+            sink.send(chunk).await.map_err(|_| abandoned())?;
+        }
+    })
+    .await
+}
+
+/// A user without paging: the head, then their events in chunks, as [`stream_summary`] reads.
+pub async fn stream_user_risk(
+    c: &ClientWrapper,
+    account: AccountId,
+    user_id: Uuid,
+    query_: UserEventsQuery,
+    sink: &mpsc::Sender<UserRiskChunk>,
+) -> Result<()> {
+    in_snapshot(c, async {
+        let Some((head, sql, key, since)) = user_head(c, account, user_id, query_, false).await?
+        else {
+            return Ok(());
+        };
+        sink.send(UserRiskChunk::User(head))
+            .await
+            .map_err(|_| abandoned())?;
+        c.execute(
+            &format!("DECLARE {CURSOR} NO SCROLL CURSOR FOR {sql}"),
+            &[&key, &since],
+        )
+        .await?;
+        loop {
+            let rows = fetch(c).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut chunk = Vec::with_capacity(rows.len());
+            for row in &rows {
+                chunk.extend(risk_event(row)?);
+            }
+            sink.send(UserRiskChunk::Events(chunk))
+                .await
+                .map_err(|_| abandoned())?;
+        }
+    })
+    .await
 }
 
 /// The user's row, locked like ingest locks it (a reset or a confirmation and a batch for the
@@ -196,11 +328,20 @@ async fn lock_user(
 }
 
 /// Resets a user, with their row locked like ingest locks it: a reset and a batch for the same
-/// user take turns, on any replica.
-pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Result<bool> {
+/// user take turns, on any replica. `None` for an unknown user.
+pub async fn reset(
+    c: &ClientWrapper,
+    account: AccountId,
+    user_id: Uuid,
+) -> Result<Option<UserChange>> {
     let account_key = account_key(c, account).await?;
     let Some((user, before, count)) = lock_user(c, account_key, user_id).await? else {
-        return Ok(false);
+        return Ok(None);
+    };
+    let change = UserChange {
+        email: user.email.clone(),
+        before,
+        after: None,
     };
     let key = user.key;
     let now = now_ms();
@@ -236,7 +377,7 @@ pub async fn reset(c: &ClientWrapper, account: AccountId, user_id: Uuid) -> Resu
     if let Some(changed) = ChangedUser::after(user, before, None, ChangeCause::Reset, now) {
         outbox::enqueue(c, account, &[changed]).await?;
     }
-    Ok(true)
+    Ok(Some(change))
 }
 
 /// Users with risk that counts, by level, over all accounts.
@@ -273,15 +414,21 @@ pub async fn user_level(
 }
 
 /// Spec 6.2: a risk event at `high` recorded by an administrator, until the next reset.
+/// `None` for an unknown user.
 pub async fn confirm_compromised(
     c: &ClientWrapper,
     account: AccountId,
     user_id: Uuid,
     evidence: &serde_json::Value,
-) -> Result<bool> {
+) -> Result<Option<UserChange>> {
     let account_key = account_key(c, account).await?;
     let Some((user, before, count)) = lock_user(c, account_key, user_id).await? else {
-        return Ok(false);
+        return Ok(None);
+    };
+    let change = UserChange {
+        email: user.email.clone(),
+        before,
+        after: Some(RiskLevel::High),
     };
     let key = user.key;
     let now = now_ms();
@@ -315,7 +462,7 @@ pub async fn confirm_compromised(
     if let Some(changed) = ChangedUser::after(user, before, Some(RiskLevel::High), cause, now) {
         outbox::enqueue(c, account, &[changed]).await?;
     }
-    Ok(true)
+    Ok(Some(change))
 }
 
 /// Spec 6.1's expiry, for the users whose next expiry is due. Rows another replica is sweeping

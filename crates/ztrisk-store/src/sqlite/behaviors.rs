@@ -32,16 +32,18 @@ pub fn load(conn: &Connection, account: AccountId) -> Result<AccountBehaviors, S
 }
 
 /// Read, merge and write inside the writer's transaction: updates of one account are thereby
-/// serialized, and each is all-or-nothing.
+/// serialized, and each is all-or-nothing. Returns the configuration before and after (the
+/// audit log records what changed).
 pub fn update(
     conn: &Connection,
     account: AccountId,
     update: &BehaviorUpdate,
-) -> Result<AccountBehaviors, StoreError> {
-    let mut all = load(conn, account)?;
+) -> Result<(AccountBehaviors, AccountBehaviors), StoreError> {
+    let before = load(conn, account)?;
+    let mut all = before.clone();
     let changed = all.apply(update);
     if changed.is_empty() {
-        return Ok(all);
+        return Ok((before, all));
     }
     let account_text = account.to_string();
     let now = now_ms();
@@ -70,5 +72,5 @@ pub fn update(
         upsert.execute(values)?;
         history.execute(values)?;
     }
-    Ok(all)
+    Ok((before, all))
 }

@@ -76,6 +76,17 @@ pub fn list_tokens(conn: &Connection) -> Result<Vec<TokenRecord>, StoreError> {
         .collect()
 }
 
+/// The accounts a token acts on (empty for an unknown token).
+pub fn token_accounts(conn: &Connection, id: &str) -> Result<Vec<AccountId>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT account_id FROM api_token_accounts WHERE token_id = ?1 ORDER BY account_id",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.iter().map(|id| parse_account_id(id)).collect()
+}
+
 pub fn revoke_token(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     let changed = conn.execute(
         "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",

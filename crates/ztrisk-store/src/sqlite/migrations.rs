@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_ssf_streams",
         include_str!("../../migrations/sqlite/0006_ssf_streams.sql"),
     ),
+    (
+        "0007_audit_log",
+        include_str!("../../migrations/sqlite/0007_audit_log.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

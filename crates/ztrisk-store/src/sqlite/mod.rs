@@ -4,6 +4,7 @@
 //! small pool of read-only connections, so readers never wait for the writer.
 
 mod accounts;
+mod audit;
 mod behaviors;
 mod changes;
 mod credentials;
@@ -21,17 +22,18 @@ mod user_cache;
 mod webhooks;
 mod writer;
 
+use crate::audit as log;
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome,
-    IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page, Paging,
-    PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream, StreamBacklog,
-    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserRisk,
-    UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
+    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
+    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, STREAM_CHUNK, Settled,
+    StoredSigningKey, Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery,
+    TokenRecord, UserEventsQuery, UserRisk, UserRiskChunk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
-    BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore, RiskStore,
-    SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
+    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use changes::ChangeClock;
@@ -191,15 +193,23 @@ impl CredentialStore for SqliteStore {
                     ..admin_token
                 };
                 let token = credentials::insert_token(conn, token)?;
+                // Done by ztrisk itself at first start, yet recorded: the log then says where
+                // the first account and its admin token came from.
+                audit::insert(conn, &log::account_created(&Actor::System, &account))?;
+                audit::insert_all(conn, &log::token_created(&Actor::System, &token))?;
                 Ok(Some((account, token)))
             })
             .await
     }
 
-    async fn create_account(&self, name: &str, _actor: &Actor) -> Result<Account, StoreError> {
-        let name = name.to_owned();
+    async fn create_account(&self, name: &str, actor: &Actor) -> Result<Account, StoreError> {
+        let (name, actor) = (name.to_owned(), actor.clone());
         self.writer
-            .write(move |conn| accounts::insert(conn, &name))
+            .write(move |conn| {
+                let account = accounts::insert(conn, &name)?;
+                audit::insert(conn, &log::account_created(&actor, &account))?;
+                Ok(account)
+            })
             .await
     }
 
@@ -210,10 +220,15 @@ impl CredentialStore for SqliteStore {
     async fn create_token(
         &self,
         token: NewToken,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<TokenRecord, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| credentials::insert_token(conn, token))
+            .write(move |conn| {
+                let token = credentials::insert_token(conn, token)?;
+                audit::insert_all(conn, &log::token_created(&actor, &token))?;
+                Ok(token)
+            })
             .await
     }
 
@@ -221,10 +236,17 @@ impl CredentialStore for SqliteStore {
         self.read(credentials::list_tokens).await
     }
 
-    async fn revoke_token(&self, token_id: &str, _actor: &Actor) -> Result<bool, StoreError> {
-        let id = token_id.to_owned();
+    async fn revoke_token(&self, token_id: &str, actor: &Actor) -> Result<bool, StoreError> {
+        let (id, actor) = (token_id.to_owned(), actor.clone());
         self.writer
-            .write(move |conn| credentials::revoke_token(conn, &id))
+            .write(move |conn| {
+                let revoked = credentials::revoke_token(conn, &id)?;
+                if revoked {
+                    let accounts = credentials::token_accounts(conn, &id)?;
+                    audit::insert_all(conn, &log::token_revoked(&actor, &id, &accounts))?;
+                }
+                Ok(revoked)
+            })
             .await
     }
 
@@ -239,12 +261,16 @@ impl CredentialStore for SqliteStore {
         email: &str,
         key_hash: SecretHash,
         accounts: &[AccountId],
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<ApiUser, StoreError> {
         let email = email.to_ascii_lowercase();
-        let accounts = accounts.to_vec();
+        let (accounts, actor) = (accounts.to_vec(), actor.clone());
         self.writer
-            .write(move |conn| credentials::set_api_key(conn, &email, &key_hash, &accounts))
+            .write(move |conn| {
+                let user = credentials::set_api_key(conn, &email, &key_hash, &accounts)?;
+                audit::insert_all(conn, &log::api_key_set(&actor, &user))?;
+                Ok(user)
+            })
             .await
     }
 
@@ -258,10 +284,19 @@ impl CredentialStore for SqliteStore {
         self.read(credentials::list_api_users).await
     }
 
-    async fn revoke_api_key(&self, email: &str, _actor: &Actor) -> Result<bool, StoreError> {
-        let email = email.to_ascii_lowercase();
+    async fn revoke_api_key(&self, email: &str, actor: &Actor) -> Result<bool, StoreError> {
+        let (email, actor) = (email.to_ascii_lowercase(), actor.clone());
         self.writer
-            .write(move |conn| credentials::revoke_api_key(conn, &email))
+            .write(move |conn| {
+                let revoked = credentials::revoke_api_key(conn, &email)?;
+                if revoked {
+                    let accounts = credentials::api_user(conn, &email)?
+                        .map(|u| u.accounts)
+                        .unwrap_or_default();
+                    audit::insert_all(conn, &log::api_key_revoked(&actor, &email, &accounts))?;
+                }
+                Ok(revoked)
+            })
             .await
     }
 }
@@ -276,10 +311,19 @@ impl BehaviorStore for SqliteStore {
         &self,
         account: AccountId,
         update: BehaviorUpdate,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<AccountBehaviors, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| behaviors::update(conn, account, &update))
+            .write(move |conn| {
+                let (before, after) = behaviors::update(conn, account, &update)?;
+                if let Some(entry) =
+                    log::behaviors_updated(account, &actor, &update, &before, &after)
+                {
+                    audit::insert(conn, &entry)?;
+                }
+                Ok(after)
+            })
             .await
     }
 }
@@ -292,6 +336,7 @@ impl RiskStore for SqliteStore {
         events: Vec<Event>,
         _actor: &Actor,
     ) -> Result<IngestOutcome, StoreError> {
+        // Not in the audit log: events are data, not changes made by a person (spec 7).
         self.writer
             .write({
                 let users = self.users.clone();
@@ -319,16 +364,78 @@ impl RiskStore for SqliteStore {
             .await
     }
 
+    async fn stream_summary(
+        &self,
+        account: AccountId,
+        query: SummaryQuery,
+        sink: tokio::sync::mpsc::Sender<Vec<UserSummary>>,
+    ) -> Result<(), StoreError> {
+        // One reader connection, one statement: a snapshot, read as fast as it is sent.
+        self.read(move |conn| {
+            let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+            risk::summary_each(conn, account, query, |user| {
+                chunk.push(user);
+                chunk.len() < STREAM_CHUNK || sink.blocking_send(std::mem::take(&mut chunk)).is_ok()
+            })?;
+            if !chunk.is_empty() {
+                let _ = sink.blocking_send(chunk);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stream_user_risk(
+        &self,
+        account: AccountId,
+        user_id: Uuid,
+        query: UserEventsQuery,
+        sink: tokio::sync::mpsc::Sender<UserRiskChunk>,
+    ) -> Result<(), StoreError> {
+        self.read(move |conn| {
+            let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+            risk::user_risk_each(
+                conn,
+                account,
+                user_id,
+                query,
+                |user| {
+                    sink.blocking_send(UserRiskChunk::User(user.clone()))
+                        .is_ok()
+                },
+                |event| {
+                    chunk.push(event);
+                    chunk.len() < STREAM_CHUNK
+                        || sink
+                            .blocking_send(UserRiskChunk::Events(std::mem::take(&mut chunk)))
+                            .is_ok()
+                },
+            )?;
+            if !chunk.is_empty() {
+                let _ = sink.blocking_send(UserRiskChunk::Events(chunk));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn reset_user(
         &self,
         account: AccountId,
         user_id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
             .write({
                 let users = self.users.clone();
-                move |conn| risk::reset(conn, &users, account, user_id)
+                move |conn| {
+                    let Some(change) = risk::reset(conn, &users, account, user_id)? else {
+                        return Ok(false);
+                    };
+                    audit::insert(conn, &log::user_reset(account, &actor, user_id, &change))?;
+                    Ok(true)
+                }
             })
             .await
     }
@@ -361,12 +468,22 @@ impl RiskStore for SqliteStore {
         account: AccountId,
         user_id: Uuid,
         evidence: serde_json::Value,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
             .write({
                 let users = self.users.clone();
-                move |conn| risk::confirm_compromised(conn, &users, account, user_id, &evidence)
+                move |conn| {
+                    let confirmed =
+                        risk::confirm_compromised(conn, &users, account, user_id, &evidence)?;
+                    let Some(change) = confirmed else {
+                        return Ok(false);
+                    };
+                    let entry = log::user_confirmed(account, &actor, user_id, &change, &evidence);
+                    audit::insert(conn, &entry)?;
+                    Ok(true)
+                }
             })
             .await
     }
@@ -383,10 +500,16 @@ impl IntegrationStore for SqliteStore {
         &self,
         account: AccountId,
         fields: IntegrationFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Integration, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| integrations::create(conn, account, fields))
+            .write(move |conn| {
+                let created = integrations::create(conn, account, fields)?;
+                let action = AuditAction::IntegrationCreate;
+                audit::insert(conn, &log::integration(action, &actor, &created))?;
+                Ok(created)
+            })
             .await
     }
 
@@ -418,10 +541,18 @@ impl IntegrationStore for SqliteStore {
         account: AccountId,
         id: Uuid,
         fields: IntegrationFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Integration>, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| integrations::update(conn, account, id, fields))
+            .write(move |conn| {
+                let updated = integrations::update(conn, account, id, fields)?;
+                if let Some(updated) = &updated {
+                    let action = AuditAction::IntegrationUpdate;
+                    audit::insert(conn, &log::integration(action, &actor, updated))?;
+                }
+                Ok(updated)
+            })
             .await
     }
 
@@ -429,10 +560,21 @@ impl IntegrationStore for SqliteStore {
         &self,
         account: AccountId,
         id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| integrations::delete(conn, account, id))
+            .write(move |conn| {
+                // Read first: the entry says what was deleted.
+                let Some(existing) = integrations::get(conn, account, id)? else {
+                    return Ok(false);
+                };
+                let deleted = integrations::delete(conn, account, id)?;
+                if deleted {
+                    audit::insert(conn, &log::integration_deleted(&actor, &existing))?;
+                }
+                Ok(deleted)
+            })
             .await
     }
 }
@@ -453,10 +595,16 @@ impl StreamStore for SqliteStore {
         account: AccountId,
         integration: Uuid,
         fields: StreamFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Stream, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| streams::create(conn, account, integration, fields))
+            .write(move |conn| {
+                let stream = streams::create(conn, account, integration, fields)?;
+                let action = AuditAction::StreamCreate;
+                audit::insert(conn, &log::stream(action, &actor, &stream))?;
+                Ok(stream)
+            })
             .await
     }
 
@@ -465,10 +613,18 @@ impl StreamStore for SqliteStore {
         account: AccountId,
         integration: Uuid,
         fields: StreamFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Stream>, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| streams::update(conn, account, integration, fields))
+            .write(move |conn| {
+                let stream = streams::update(conn, account, integration, fields)?;
+                if let Some(stream) = &stream {
+                    let action = AuditAction::StreamUpdate;
+                    audit::insert(conn, &log::stream(action, &actor, stream))?;
+                }
+                Ok(stream)
+            })
             .await
     }
 
@@ -476,10 +632,20 @@ impl StreamStore for SqliteStore {
         &self,
         account: AccountId,
         integration: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| streams::delete(conn, account, integration))
+            .write(move |conn| {
+                let Some(existing) = streams::get(conn, account, integration)? else {
+                    return Ok(false);
+                };
+                let deleted = streams::delete(conn, account, integration)?;
+                if deleted {
+                    audit::insert(conn, &log::stream_deleted(&actor, &existing))?;
+                }
+                Ok(deleted)
+            })
             .await
     }
 
@@ -489,10 +655,17 @@ impl StreamStore for SqliteStore {
         integration: Uuid,
         status: StreamStatus,
         reason: Option<String>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Stream>, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| streams::set_status(conn, account, integration, status, reason))
+            .write(move |conn| {
+                let stream = streams::set_status(conn, account, integration, status, reason)?;
+                if let Some(stream) = &stream {
+                    audit::insert(conn, &log::stream_status(&actor, stream))?;
+                }
+                Ok(stream)
+            })
             .await
     }
 
@@ -501,10 +674,18 @@ impl StreamStore for SqliteStore {
         account: AccountId,
         integration: Uuid,
         event: StreamEvent,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| streams::queue(conn, account, integration, &event))
+            .write(move |conn| {
+                let queued = streams::queue(conn, account, integration, &event)?;
+                if queued {
+                    let entry = log::stream_event(account, &actor, integration, &event);
+                    audit::insert(conn, &entry)?;
+                }
+                Ok(queued)
+            })
             .await
     }
 
@@ -514,12 +695,18 @@ impl StreamStore for SqliteStore {
         integration: Uuid,
         email: &str,
         removed: bool,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
-        let email = email.to_owned();
+        let (email, actor) = (email.to_owned(), actor.clone());
         self.writer
             .write(move |conn| {
-                streams::set_subject_removed(conn, account, integration, &email, removed)
+                let found =
+                    streams::set_subject_removed(conn, account, integration, &email, removed)?;
+                if found {
+                    let entry = log::stream_subject(account, &actor, integration, &email, removed);
+                    audit::insert(conn, &entry)?;
+                }
+                Ok(found)
             })
             .await
     }
@@ -564,10 +751,16 @@ impl WebhookStore for SqliteStore {
         account: AccountId,
         fields: WebhookFields,
         secret: String,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Webhook, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| webhooks::create(conn, account, fields, secret))
+            .write(move |conn| {
+                let created = webhooks::create(conn, account, fields, secret)?;
+                let action = AuditAction::WebhookCreate;
+                audit::insert(conn, &log::webhook(action, &actor, &created))?;
+                Ok(created)
+            })
             .await
     }
 
@@ -581,10 +774,18 @@ impl WebhookStore for SqliteStore {
         account: AccountId,
         id: Uuid,
         fields: WebhookFields,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<Option<Webhook>, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| webhooks::update(conn, account, id, fields))
+            .write(move |conn| {
+                let updated = webhooks::update(conn, account, id, fields)?;
+                if let Some(updated) = &updated {
+                    let action = AuditAction::WebhookUpdate;
+                    audit::insert(conn, &log::webhook(action, &actor, updated))?;
+                }
+                Ok(updated)
+            })
             .await
     }
 
@@ -592,10 +793,20 @@ impl WebhookStore for SqliteStore {
         &self,
         account: AccountId,
         id: Uuid,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
+        let actor = actor.clone();
         self.writer
-            .write(move |conn| webhooks::delete(conn, account, id))
+            .write(move |conn| {
+                let Some(existing) = webhooks::get(conn, account, id)? else {
+                    return Ok(false);
+                };
+                let deleted = webhooks::delete(conn, account, id)?;
+                if deleted {
+                    audit::insert(conn, &log::webhook_deleted(&actor, &existing))?;
+                }
+                Ok(deleted)
+            })
             .await
     }
 }
@@ -663,11 +874,18 @@ impl SigningKeyStore for SqliteStore {
         &self,
         kid: &str,
         private_key: Vec<u8>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
-        let kid = kid.to_owned();
+        let (kid, actor) = (kid.to_owned(), actor.clone());
         self.writer
-            .write(move |conn| signing_keys::add_first(conn, &kid, &private_key))
+            .write(move |conn| {
+                let added = signing_keys::add_first(conn, &kid, &private_key)?;
+                if added {
+                    let action = AuditAction::SigningKeyCreate;
+                    audit::insert(conn, &log::signing_key(action, &actor, &kid))?;
+                }
+                Ok(added)
+            })
             .await
     }
 
@@ -675,22 +893,45 @@ impl SigningKeyStore for SqliteStore {
         &self,
         kid: &str,
         private_key: Vec<u8>,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<(), StoreError> {
-        let kid = kid.to_owned();
+        let (kid, actor) = (kid.to_owned(), actor.clone());
         self.writer
-            .write(move |conn| signing_keys::rotate(conn, &kid, &private_key))
+            .write(move |conn| {
+                signing_keys::rotate(conn, &kid, &private_key)?;
+                let action = AuditAction::SigningKeyRotate;
+                audit::insert(conn, &log::signing_key(action, &actor, &kid))
+            })
             .await
     }
 
     async fn retire_signing_key(
         &self,
         kid: &str,
-        _actor: &Actor,
+        actor: &Actor,
     ) -> Result<RetireOutcome, StoreError> {
-        let kid = kid.to_owned();
+        let (kid, actor) = (kid.to_owned(), actor.clone());
         self.writer
-            .write(move |conn| signing_keys::retire(conn, &kid))
+            .write(move |conn| {
+                let outcome = signing_keys::retire(conn, &kid)?;
+                if outcome == RetireOutcome::Retired {
+                    let action = AuditAction::SigningKeyRetire;
+                    audit::insert(conn, &log::signing_key(action, &actor, &kid))?;
+                }
+                Ok(outcome)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit_log(
+        &self,
+        account: AccountId,
+        query: AuditQuery,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        self.read(move |conn| audit::list(conn, account, query))
             .await
     }
 }

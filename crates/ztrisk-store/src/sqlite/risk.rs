@@ -4,6 +4,7 @@ use super::engine::adjust_scored;
 use super::user_cache::UserCache;
 use super::{account_key, outbox};
 use crate::StoreError;
+use crate::audit::UserChange;
 use crate::model::{
     Direction, ExpiryOutcome, Page, RiskEventOrder, RiskEventRecord, SummaryOrder, SummaryQuery,
     UserEventsQuery, UserRisk, UserSummary,
@@ -39,11 +40,40 @@ pub fn summary(
     account: AccountId,
     query: SummaryQuery,
 ) -> Result<Page<UserSummary>, StoreError> {
-    let Some(account_key) = account_key_opt(conn, account)? else {
+    let mut items = Vec::new();
+    let Some(account_key) = summary_each(conn, account, query, |user| {
+        items.push(user);
+        true
+    })?
+    else {
         return Ok(Page {
-            items: Vec::new(),
+            items,
             total_count: 0,
         });
+    };
+    let total_count = match query.paging {
+        None => items.len() as u64,
+        Some(_) => conn
+            .prepare_cached("SELECT scored_users FROM account_stats WHERE account_key = ?1")?
+            .query_row([account_key], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0)
+            .max(0) as u64,
+    };
+    Ok(Page { items, total_count })
+}
+
+/// The summary's users in `query`'s order, each given to `each` as it is read (`false` stops
+/// the read): one statement, so one snapshot, and nothing held but the current row. Returns
+/// the account's key, `None` for an account without users.
+pub fn summary_each(
+    conn: &Connection,
+    account: AccountId,
+    query: SummaryQuery,
+    mut each: impl FnMut(UserSummary) -> bool,
+) -> Result<Option<i64>, StoreError> {
+    let Some(account_key) = account_key_opt(conn, account)? else {
+        return Ok(None);
     };
     let dir = match query.direction {
         Direction::Desc => "DESC",
@@ -82,31 +112,24 @@ pub fn summary(
             r.get::<_, i64>(5)?,
         ))
     })?;
-    let mut items = Vec::new();
     for row in rows {
         let (user_id, name, email, count, last, rank) = row?;
         let Some(max_risk_level) = level_of(rank) else {
             continue;
         };
-        items.push(UserSummary {
+        let user = UserSummary {
             user_id: parse_uuid(&user_id)?,
             name,
             email,
             event_count: count.max(0) as u64,
             last_event: from_ms(last.unwrap_or_default()),
             max_risk_level,
-        });
+        };
+        if !each(user) {
+            break;
+        }
     }
-    let total_count = match query.paging {
-        None => items.len() as u64,
-        Some(_) => conn
-            .prepare_cached("SELECT scored_users FROM account_stats WHERE account_key = ?1")?
-            .query_row([account_key], |r| r.get::<_, i64>(0))
-            .optional()?
-            .unwrap_or(0)
-            .max(0) as u64,
-    };
-    Ok(Page { items, total_count })
+    Ok(Some(account_key))
 }
 
 pub fn user_risk(
@@ -115,10 +138,40 @@ pub fn user_risk(
     user_id: Uuid,
     query: UserEventsQuery,
 ) -> Result<Option<UserRisk>, StoreError> {
+    let mut events = Vec::new();
+    let user = user_risk_each(
+        conn,
+        account,
+        user_id,
+        query,
+        |_| true,
+        |event| {
+            events.push(event);
+            true
+        },
+    )?;
+    Ok(user.map(|mut user| {
+        user.events.items = events;
+        user
+    }))
+}
+
+/// A user (with no events in it, and their count), given to `user` first, then their risk
+/// events in `query`'s order, each given to `each` as it is read; either returning `false`
+/// stops the read. One snapshot (the caller's connection), nothing held but the current row.
+/// `None` for an unknown user.
+pub fn user_risk_each(
+    conn: &Connection,
+    account: AccountId,
+    user_id: Uuid,
+    query: UserEventsQuery,
+    user: impl FnOnce(&UserRisk) -> bool,
+    mut each: impl FnMut(RiskEventRecord) -> bool,
+) -> Result<Option<UserRisk>, StoreError> {
     let Some(account_key) = account_key_opt(conn, account)? else {
         return Ok(None);
     };
-    let user = conn
+    let found = conn
         .prepare_cached(
             "SELECT key, email, name, risk_rank, last_reset_at, risk_event_count FROM users
              WHERE account_key = ?1 AND user_id = ?2",
@@ -134,9 +187,23 @@ pub fn user_risk(
             ))
         })
         .optional()?;
-    let Some((key, email, name, rank, last_reset_at, count)) = user else {
+    let Some((key, email, name, rank, last_reset_at, count)) = found else {
         return Ok(None);
     };
+    let head = UserRisk {
+        user_id,
+        email,
+        name,
+        risk_level: level_of(rank),
+        last_reset_time: last_reset_at.map(from_ms),
+        events: Page {
+            items: Vec::new(),
+            total_count: count.max(0) as u64,
+        },
+    };
+    if !user(&head) {
+        return Ok(Some(head));
+    }
     let dir = match query.direction {
         Direction::Desc => "DESC",
         Direction::Asc => "ASC",
@@ -162,41 +229,34 @@ pub fn user_risk(
             ))
         },
     )?;
-    let mut events = Vec::new();
     for row in rows {
         let (id, behavior_id, rank, ts, details) = row?;
         let Some(risk_level) = level_of(rank) else {
             continue;
         };
-        events.push(RiskEventRecord {
+        let event = RiskEventRecord {
             id: parse_uuid(&id)?,
             behavior_id,
             risk_level,
             timestamp: from_ms(ts),
             details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-        });
+        };
+        if !each(event) {
+            break;
+        }
     }
-    Ok(Some(UserRisk {
-        user_id,
-        email,
-        name,
-        risk_level: level_of(rank),
-        last_reset_time: last_reset_at.map(from_ms),
-        events: Page {
-            items: events,
-            total_count: count.max(0) as u64,
-        },
-    }))
+    Ok(Some(head))
 }
 
 /// Resets a user: their risk events stop counting, their detector state starts over, and a
-/// scored user's level change (to unscored) is queued for the account's destinations.
+/// scored user's level change (to unscored) is queued for the account's destinations. `None`
+/// for an unknown user.
 pub fn reset(
     conn: &Connection,
     cache: &Mutex<UserCache>,
     account: AccountId,
     user_id: Uuid,
-) -> Result<bool, StoreError> {
+) -> Result<Option<UserChange>, StoreError> {
     let account_key = account_key(conn, account)?;
     let user = conn
         .prepare_cached(
@@ -216,7 +276,7 @@ pub fn reset(
         })
         .optional()?;
     let Some((key, state, count, email, name, rank)) = user else {
-        return Ok(false);
+        return Ok(None);
     };
     // The writer's copy is now outdated; the next batch reads the reset state back.
     if let Ok(mut cache) = cache.lock() {
@@ -241,17 +301,22 @@ pub fn reset(
     if count > 0 {
         adjust_scored(conn, account_key, -1)?;
     }
+    let before = stored_level(rank, count);
+    let change = UserChange {
+        email: email.clone(),
+        before,
+        after: None,
+    };
     let user = UserRow {
         key,
         user_id: user_id.to_string(),
         email,
         name,
     };
-    let before = stored_level(rank, count);
     if let Some(changed) = ChangedUser::after(user, before, None, ChangeCause::Reset, now) {
         outbox::enqueue(conn, account, &[changed])?;
     }
-    Ok(true)
+    Ok(Some(change))
 }
 
 /// Spec 6.1's expiry, for the users whose next expiry is due (see the trait's documentation).
@@ -364,13 +429,14 @@ pub fn user_level(
 }
 
 /// Spec 6.2: a risk event at `high` recorded by an administrator, until the next reset.
+/// `None` for an unknown user.
 pub fn confirm_compromised(
     conn: &Connection,
     cache: &Mutex<UserCache>,
     account: AccountId,
     user_id: Uuid,
     evidence: &serde_json::Value,
-) -> Result<bool, StoreError> {
+) -> Result<Option<UserChange>, StoreError> {
     let account_key = account_key(conn, account)?;
     let user = conn
         .prepare_cached(
@@ -388,7 +454,7 @@ pub fn confirm_compromised(
         })
         .optional()?;
     let Some((key, count, rank, email, name)) = user else {
-        return Ok(false);
+        return Ok(None);
     };
     // The writer's copy of the user's level is now outdated; the next batch reads it back.
     if let Ok(mut cache) = cache.lock() {
@@ -416,18 +482,23 @@ pub fn confirm_compromised(
     if count == 0 {
         adjust_scored(conn, account_key, 1)?;
     }
+    let (before, after) = (stored_level(rank, count), Some(RiskLevel::High));
+    let change = UserChange {
+        email: email.clone(),
+        before,
+        after,
+    };
     let user = UserRow {
         key,
         user_id: user_id.to_string(),
         email,
         name,
     };
-    let (before, after) = (stored_level(rank, count), Some(RiskLevel::High));
     let cause = ChangeCause::ConfirmedCompromised;
     if let Some(changed) = ChangedUser::after(user, before, after, cause, now) {
         outbox::enqueue(conn, account, &[changed])?;
     }
-    Ok(true)
+    Ok(Some(change))
 }
 
 fn account_key_opt(conn: &Connection, account: AccountId) -> Result<Option<i64>, StoreError> {

@@ -19,6 +19,7 @@ use ztrisk_store::model::{
 use ztrisk_store::prelude::*;
 use ztrisk_store::{Store, StoreError};
 
+pub use crate::audit::*;
 pub use crate::sharing::*;
 pub use crate::streams::*;
 

@@ -6,9 +6,11 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). Without it the PostgreSQL tests are skipped with a
 //! note, except under CI (`CI=true`), where they fail and say how to start it.
 
+mod audit;
 mod bench;
 mod generic;
 mod postgres_only;
+mod postgres_tls;
 mod sharing;
 mod streams;
 
@@ -145,6 +147,9 @@ on_every_backend!(
     paused_streams_hold_level_changes,
     push_streams_are_claimed_poll_streams_are_not,
     replicas_poll_each_set_once,
+    audit_log_records_every_change,
+    audit_log_filters_and_pages,
+    a_failed_change_writes_no_audit_entry,
 );
 
 // ---- building inputs ----------------------------------------------------------------------

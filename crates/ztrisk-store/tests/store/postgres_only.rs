@@ -61,12 +61,13 @@ async fn migrations_create_the_schema_once() {
             (3, "0003_risk_engine".to_owned()),
             (4, "0004_risk_sharing".to_owned()),
             (5, "0005_detection_controls".to_owned()),
-            (6, "0006_ssf_streams".to_owned())
+            (6, "0006_ssf_streams".to_owned()),
+            (7, "0007_audit_log".to_owned())
         ]
     );
-    assert_eq!(PostgresStore::schema_version(), 6);
+    assert_eq!(PostgresStore::schema_version(), 7);
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (6, 6));
+    assert_eq!((report.from, report.to), (7, 7));
     // The tables are in the test's schema, not in public.
     let in_schema: i64 = must(
         db.query_one(
@@ -76,7 +77,7 @@ async fn migrations_create_the_schema_once() {
         .await,
     )
     .get(0);
-    assert_eq!(in_schema, 19, "18 tables and schema_migrations");
+    assert_eq!(in_schema, 20, "19 tables and schema_migrations");
     drop(stores);
     schema.drop_schema().await;
 }
@@ -100,7 +101,7 @@ async fn migrate_alone_and_check_only_mode() {
         "{err}"
     );
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (0, 6));
+    assert_eq!((report.from, report.to), (0, 7));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
     must(store.create_account("a", &Actor::Cli).await);
     drop(store);
@@ -127,7 +128,7 @@ async fn newer_schemas_are_refused() {
             err,
             Some(StoreError::SchemaTooNew {
                 found: 99,
-                known: 6
+                known: 7
             })
         ),
         "{err:?}"

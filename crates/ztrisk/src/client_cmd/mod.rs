@@ -2,6 +2,7 @@
 //! `behaviors`, `users`, `integrations`, `webhooks`, plus the connection flags, exit codes, error
 //! reporting and shell completions they share with `events send` and `demo`.
 
+pub mod audit;
 pub mod behaviors;
 pub mod deliveries;
 pub mod integrations;
@@ -373,6 +374,8 @@ fn flag_for(pointer: &str) -> Option<String> {
         ["per_page"] => "--per-page".into(),
         ["order_by"] => "--order-by".into(),
         ["direction"] => "--direction".into(),
+        ["since"] => "--since".into(),
+        ["action"] => "--action".into(),
         _ => return None,
     })
 }

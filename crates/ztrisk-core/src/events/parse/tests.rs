@@ -475,6 +475,56 @@ fn emails_are_lowercased_unicode_too() {
     assert_eq!(e.user.email, "élodie@example.fr");
 }
 
+/// Caught by the fuzz targets' round trip (fuzz/, target `events`): an offset carried a time
+/// out of the years RFC 3339 can write in UTC, so the event could not be shown or sent again.
+#[test]
+fn timestamps_must_stay_in_years_0000_to_9999_in_utc() {
+    let at = |ts: &str| ok(with("dlp_match", json!({"profile": "p", "timestamp": ts}))).timestamp;
+    for edge in [
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999Z",
+        "0000-01-01T00:00:00-01:00",
+    ] {
+        let ms = at(edge);
+        let shown = format_timestamp(ms).unwrap_or_else(|| panic!("{edge}"));
+        assert_eq!(at(&shown), ms, "{edge} is shown as {shown}");
+    }
+    for bad in ["0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-00:01"] {
+        assert_eq!(
+            pointers(with("dlp_match", json!({"profile": "p", "timestamp": bad}))),
+            ["/timestamp"],
+            "{bad}"
+        );
+    }
+}
+
+/// Caught by the fuzz targets' round trip (fuzz/, `events`, `ocsf`): an address within 254
+/// bytes grew past them once lowercased, and the stored address was then no email address.
+#[test]
+fn emails_are_checked_as_they_are_kept_lowercased() {
+    let fits = format!("{}@b.example", "\u{23a}".repeat(120));
+    assert!(fits.len() <= 254 && fits.to_lowercase().len() > 254);
+    assert_eq!(
+        pointers(with(
+            "dlp_match",
+            json!({"profile": "p", "user": {"email": fits}})
+        )),
+        ["/user/email"]
+    );
+    assert_eq!(crate::events::UserRef::by_email(&fits), None);
+    let short = format!("{}@b.example", "\u{23a}".repeat(20));
+    assert_eq!(
+        ok(with(
+            "dlp_match",
+            json!({"profile": "p", "user": {"email": short}})
+        ))
+        .user
+        .email,
+        short.to_lowercase()
+    );
+    assert!(crate::events::UserRef::by_email(&short).is_some());
+}
+
 fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
     use proptest::prelude::*;
     let leaf = prop_oneof![

@@ -319,6 +319,31 @@ fn http_gives_one_dlp_match_per_profile_and_a_file_for_malware() {
     );
 }
 
+/// Caught by a fuzz target's check (fuzz/, `logpush_gateway_http`): a profile named twice in one
+/// list gave two events with one id, and the second counted as a duplicate.
+#[test]
+fn http_profile_named_twice_in_one_list_is_one_event() {
+    let record = with(
+        http(),
+        "UploadMatchedDlpProfiles",
+        json!(["Credentials", "Credentials", "SSN"]),
+    );
+    let Ok(Mapped::Many(events)) = map_record(HTTP, &record, &Locator::default()) else {
+        panic!("expected several events")
+    };
+    let ids: Vec<_> = events
+        .iter()
+        .map(|e| e.id.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "1884fe9d4e000000000000000000000/dlp/Credentials",
+            "1884fe9d4e000000000000000000000/dlp/SSN",
+        ]
+    );
+}
+
 #[test]
 fn http_awkward_records() {
     let dlp = with(http(), "UploadMatchedDlpProfiles", json!(["Credentials"]));

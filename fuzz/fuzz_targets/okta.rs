@@ -1,0 +1,6 @@
+//! Okta event hook deliveries and System Log exports (see fuzz/src/lib.rs).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| ztrisk_fuzz::ingest(ztrisk_ingest::Source::Okta, data));
