@@ -176,6 +176,20 @@ async fn named_stream(
     Ok(stream)
 }
 
+/// A request body's members, and the stream its `stream_id` names (as [`named_stream`]).
+async fn named_in_body<'a>(
+    state: &AppState,
+    access: &Access,
+    body: &'a Value,
+) -> Result<(&'a Map<String, Value>, Stream), SsfError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("", "expected a JSON object"))?;
+    let stream_id = object.get("stream_id").and_then(Value::as_str);
+    let stream = named_stream(state, access, stream_id, "/stream_id").await?;
+    Ok((object, stream))
+}
+
 fn config(state: &AppState, access: &Access, stream: &Stream) -> StreamConfiguration {
     stream_config(&state.config.public_url, &access.integration, stream)
 }
@@ -315,11 +329,7 @@ async fn update_status(
     access: Access,
     SsfJson(body): SsfJson,
 ) -> SsfResult {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("", "expected a JSON object"))?;
-    let stream_id = object.get("stream_id").and_then(Value::as_str);
-    named_stream(&state, &access, stream_id, "/stream_id").await?;
+    let (object, _) = named_in_body(&state, &access, &body).await?;
     let status = match object.get("status") {
         Some(Value::String(s)) => StreamStatus::parse(s),
         _ => None,
@@ -352,11 +362,7 @@ async fn verify(
     access: Access,
     SsfJson(body): SsfJson,
 ) -> SsfResult {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("", "expected a JSON object"))?;
-    let stream_id = object.get("stream_id").and_then(Value::as_str);
-    named_stream(&state, &access, stream_id, "/stream_id").await?;
+    let (object, _) = named_in_body(&state, &access, &body).await?;
     let verification = StreamEvent::Verification {
         state: optional_text(object, "state", 4096)?,
     };
@@ -403,11 +409,7 @@ async fn set_subject(
     body: &Value,
     removed: bool,
 ) -> Result<(), SsfError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("", "expected a JSON object"))?;
-    let stream_id = object.get("stream_id").and_then(Value::as_str);
-    named_stream(state, access, stream_id, "/stream_id").await?;
+    let (object, _) = named_in_body(state, access, body).await?;
     let email = subject_email(object.get("subject"))?;
     if let Some(verified) = object.get("verified")
         && !verified.is_boolean()

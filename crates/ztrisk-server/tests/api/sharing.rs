@@ -3,19 +3,17 @@
 //! keys, and as webhooks; receivers that fail are retried, refused deliveries fail, and the
 //! deliveries API shows it all.
 
-use crate::support::{LONDON, NEW_YORK, PARIS, enable_impossible_travel, login, send};
-use async_trait::async_trait;
+use crate::support::{Http, LONDON, NEW_YORK, PARIS, enable_impossible_travel, login, send};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::IntoResponse;
 use easyssf_core::SsfDeliveryMethod;
+use easyssf_receiver::SsfReceiver;
 use easyssf_receiver::config::{SsfReceiverConfig, SsfSubjectCompatibility};
 use easyssf_receiver::event::{SsfEventContext, for_event};
-use easyssf_receiver::http::{SsfHttpClient, SsfHttpRequest, SsfHttpResponse};
 use easyssf_receiver::metrics::{SsfReceiverMetrics, SsfSetOutcome};
-use easyssf_receiver::{BoxError, SsfReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -27,37 +25,6 @@ const OKTA_EVENT: &str = "https://schemas.okta.com/secevent/okta/event-type/user
 const OKTA_PATH: &str = "/security/api/v1/security-events";
 /// In a peer's script: hang instead of answering.
 const HANG: u16 = 0;
-
-/// easyssf's HTTP client, over reqwest (its own `reqwest` feature would bring aws-lc-rs).
-struct Http(reqwest::Client);
-
-#[async_trait]
-impl SsfHttpClient for Http {
-    async fn execute(&self, request: SsfHttpRequest) -> Result<SsfHttpResponse, BoxError> {
-        let mut builder = self.0.request(request.method.parse()?, request.url.clone());
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(timeout) = request.timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        let response = builder.send().await?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
-            .collect();
-        Ok(SsfHttpResponse {
-            status,
-            headers,
-            body: response.text().await?,
-        })
-    }
-}
 
 #[derive(Default, Clone)]
 struct Outcomes(Arc<Mutex<Vec<SsfSetOutcome>>>);

@@ -4,8 +4,7 @@
 //! poll), asks for a verification, and receives and verifies risk-level-change events for a
 //! raise, a reset, and none for a subject it removed.
 
-use crate::support::{LONDON, NEW_YORK, PARIS, enable_impossible_travel, login, send};
-use async_trait::async_trait;
+use crate::support::{Http, LONDON, NEW_YORK, PARIS, enable_impossible_travel, login, send};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,17 +12,16 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::IntoResponse;
 use easyssf_core::SsfDeliveryMethod;
 use easyssf_core::event::subjects;
+use easyssf_receiver::SsfReceiver;
 use easyssf_receiver::config::{
     SsfDeliveryMethodConfig, SsfReceiverConfig, SsfStreamManagement, SsfSubjectCompatibility,
 };
 use easyssf_receiver::event::SsfEventContext;
-use easyssf_receiver::http::{SsfHttpClient, SsfHttpRequest, SsfHttpResponse};
 use easyssf_receiver::metrics::{SsfReceiverMetrics, SsfSetOutcome};
 use easyssf_receiver::poll::SsfPoller;
 use easyssf_receiver::receiver::SsfHealthStatus;
 use easyssf_receiver::stream::SsfStreamRegistrarState;
 use easyssf_receiver::transmitter::{SsfTransmitter, SsfTransmitterMetadataResolver};
-use easyssf_receiver::{BoxError, SsfReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -38,37 +36,6 @@ const RISK_LEVEL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/risk-level-change";
 const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
 const PUSH_PATH: &str = "/ssf/push";
-
-/// easyssf's HTTP client, over reqwest (its own `reqwest` feature would bring aws-lc-rs).
-struct Http(reqwest::Client);
-
-#[async_trait]
-impl SsfHttpClient for Http {
-    async fn execute(&self, request: SsfHttpRequest) -> Result<SsfHttpResponse, BoxError> {
-        let mut builder = self.0.request(request.method.parse()?, request.url.clone());
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(timeout) = request.timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        let response = builder.send().await?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
-            .collect();
-        Ok(SsfHttpResponse {
-            status,
-            headers,
-            body: response.text().await?,
-        })
-    }
-}
 
 /// Every SET easyssf saw, with how it came and what became of it.
 #[derive(Default, Clone)]
@@ -252,7 +219,7 @@ fn easyssf(
             let tx = tx.clone();
             async move {
                 let _ = tx.send(ctx);
-                Ok::<(), BoxError>(())
+                Ok::<(), easyssf_receiver::BoxError>(())
             }
         })
         .build()

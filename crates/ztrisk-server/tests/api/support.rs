@@ -94,3 +94,38 @@ pub async fn user(server: &TestServer, user_id: &str) -> Value {
     assert_eq!(status, StatusCode::OK, "{body}");
     body["result"].clone()
 }
+
+/// easyssf's HTTP client, over reqwest (its own `reqwest` feature would bring aws-lc-rs): how
+/// the real receiver in `sharing.rs` and `ssf_receiver.rs` talks to ztrisk.
+pub struct Http(pub reqwest::Client);
+
+#[async_trait::async_trait]
+impl easyssf_receiver::http::SsfHttpClient for Http {
+    async fn execute(
+        &self,
+        request: easyssf_receiver::http::SsfHttpRequest,
+    ) -> Result<easyssf_receiver::http::SsfHttpResponse, easyssf_receiver::BoxError> {
+        let mut builder = self.0.request(request.method.parse()?, request.url.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body);
+        }
+        let response = builder.send().await?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
+            .collect();
+        Ok(easyssf_receiver::http::SsfHttpResponse {
+            status,
+            headers,
+            body: response.text().await?,
+        })
+    }
+}

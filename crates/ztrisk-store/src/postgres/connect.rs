@@ -213,7 +213,8 @@ fn key_values(text: &str) -> Result<Vec<(String, String)>, StoreError> {
     }
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%XX` escapes decoded (URLs' query values); anything else kept as is.
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

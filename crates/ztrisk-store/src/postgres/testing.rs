@@ -167,7 +167,7 @@ pub fn with_option(base: &str, option: &str) -> String {
     let mut options = String::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.strip_prefix("options=") {
-            Some(value) => options = percent_decode(value),
+            Some(value) => options = connect::percent_decode(value),
             None => params.push(pair.to_owned()),
         }
     }
@@ -189,29 +189,6 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
