@@ -129,10 +129,30 @@ pub trait AsyncNext<S>: Send + Sync + 'static {
 struct Reading<T> {
     chunks: mpsc::Receiver<T>,
     task: Option<JoinHandle<Result<(), StoreError>>>,
+    /// A chunk received before the answer started (to learn that the read works), to be
+    /// written before the others.
+    held: Option<T>,
     first: bool,
 }
 
 impl<T> Reading<T> {
+    fn new(chunks: mpsc::Receiver<T>, task: JoinHandle<Result<(), StoreError>>) -> Self {
+        Self {
+            chunks,
+            task: Some(task),
+            held: None,
+            first: true,
+        }
+    }
+
+    /// The held chunk, else the next one the store sends.
+    async fn recv(&mut self) -> Option<T> {
+        match self.held.take() {
+            Some(chunk) => Some(chunk),
+            None => self.chunks.recv().await,
+        }
+    }
+
     /// How the store's read ended, once its chunks are all received.
     async fn ended(&mut self) -> Result<(), String> {
         match self.task.take() {
@@ -153,7 +173,7 @@ impl AsyncNext<Reading<Vec<ztrisk_store::model::UserSummary>>> for SummaryItems 
         &self,
         reading: &mut Reading<Vec<ztrisk_store::model::UserSummary>>,
     ) -> Option<Result<Bytes, String>> {
-        match reading.chunks.recv().await {
+        match reading.recv().await {
             Some(chunk) => {
                 let users: Vec<_> = chunk.iter().map(views::summary_user).collect();
                 Some(items(&users, &mut reading.first).map_err(|e| e.to_string()))
@@ -174,53 +194,21 @@ pub async fn summary(
     let (sink, chunks) = mpsc::channel(AHEAD);
     let store = state.store.clone();
     let task = tokio::spawn(async move { store.stream_summary(account, query, sink).await });
-    let mut reading = Reading {
-        chunks,
-        task: Some(task),
-        first: true,
-    };
+    let mut reading = Reading::new(chunks, task);
     // Nothing is answered before the read has either produced or failed: a store that fails
     // at once is a clean 500, not a cut body.
-    let first = reading.chunks.recv().await;
-    let first = match first {
-        Some(chunk) => chunk,
-        None => {
-            reading.ended().await.map_err(ApiError::Internal)?;
-            Vec::new()
-        }
-    };
-    let (sink, chunks) = mpsc::channel(AHEAD);
-    // The first chunk goes back in front of the others.
-    let _ = sink.try_send(first);
-    let rest = reading;
-    let relay = tokio::spawn(relay(rest, sink));
-    let reading = Reading {
-        chunks,
-        task: Some(relay),
-        first: true,
-    };
-    Ok(body(head, tail, reading, SummaryItems, permit))
-}
-
-/// Passes the store's chunks on after the first (which the caller already placed), and ends
-/// as the store's read ended.
-async fn relay<T: Send + 'static>(
-    mut reading: Reading<T>,
-    sink: mpsc::Sender<T>,
-) -> Result<(), StoreError> {
-    while let Some(chunk) = reading.chunks.recv().await {
-        if sink.send(chunk).await.is_err() {
-            return Ok(());
-        }
+    match reading.chunks.recv().await {
+        Some(chunk) => reading.held = Some(chunk),
+        None => reading.ended().await.map_err(ApiError::Internal)?,
     }
-    reading.ended().await.map_err(StoreError::Backend)
+    Ok(body(head, tail, reading, SummaryItems, permit))
 }
 
 struct EventItems;
 
 impl AsyncNext<Reading<UserRiskChunk>> for EventItems {
     async fn next(&self, reading: &mut Reading<UserRiskChunk>) -> Option<Result<Bytes, String>> {
-        match reading.chunks.recv().await {
+        match reading.recv().await {
             Some(UserRiskChunk::Events(chunk)) => {
                 let events: Vec<_> = chunk.iter().map(views::risk_event).collect();
                 Some(items(&events, &mut reading.first).map_err(|e| e.to_string()))
@@ -243,11 +231,7 @@ pub async fn user(
     let store = state.store.clone();
     let task =
         tokio::spawn(async move { store.stream_user_risk(account, user_id, query, sink).await });
-    let mut reading = Reading {
-        chunks,
-        task: Some(task),
-        first: true,
-    };
+    let mut reading = Reading::new(chunks, task);
     let user = match reading.chunks.recv().await {
         Some(UserRiskChunk::User(user)) => user,
         Some(UserRiskChunk::Events(_)) => {
