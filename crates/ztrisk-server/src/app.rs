@@ -154,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::discovery::routes(routes::Api::default()).into_router())
         .merge(routes::ssf::routes(routes::Api::default()).into_router())
         .merge(routes::docs::routes(routes::Api::default()).into_router())
+        .merge(crate::dashboard::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.config.clone(),
@@ -169,8 +170,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn fallback(uri: axum::extract::OriginalUri) -> ApiError {
-    ApiError::NoRoute(uri.0.path().to_owned())
+async fn fallback(uri: axum::extract::OriginalUri) -> Response {
+    let path = uri.0.path();
+    if crate::dashboard::owns(path) {
+        return crate::dashboard::not_found();
+    }
+    ApiError::NoRoute(path.to_owned()).into_response()
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

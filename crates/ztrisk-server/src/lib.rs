@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod body;
 mod cache;
+pub mod dashboard;
 mod error;
 pub mod expiry;
 mod limits;

@@ -27,7 +27,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
     {
         tracing::error!(request_id = %id, %method, %path, error = %detail, "internal error");
         response = internal_error(&id);
-    } else if !is_json(&response) {
+    } else if !is_json(&response) && !is_html(&response) {
         response = envelope_for_bare(response, path, &id);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -70,6 +70,15 @@ fn is_json(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The dashboard's pages, errors included, stay pages.
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Responses produced by the framework itself (unknown route, wrong method, a rejection

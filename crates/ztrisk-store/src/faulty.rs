@@ -2,15 +2,16 @@
 //! (`testing` feature).
 
 use crate::model::{
-    Account, Actor, ApiUser, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask, Destination,
-    ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken, OutboxStats, Page,
-    Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey, Stream,
-    StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
-    UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditQuery, AuditRecord, DashboardSession, DeliveryRecord,
+    DeliveryTask, Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields,
+    NewToken, OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, RiskOverview,
+    Settled, StoredSigningKey, Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus,
+    SummaryQuery, TokenRecord, UserEventsQuery, UserFilter, UserRisk, UserSummary, Webhook,
+    WebhookFields,
 };
 use crate::{
-    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
-    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DashboardStore, DumpStore, IntegrationStore,
+    OutboxStore, RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -496,6 +497,46 @@ impl DumpStore for FaultyStore {
 
     async fn import_finished(&self) -> Result<(), StoreError> {
         self.inner.import_finished().await
+    }
+}
+
+#[async_trait]
+impl DashboardStore for FaultyStore {
+    async fn risk_overview(
+        &self,
+        account: AccountId,
+        since: chrono::NaiveDate,
+    ) -> Result<RiskOverview, StoreError> {
+        self.inner.risk_overview(account, since).await
+    }
+
+    async fn find_users(
+        &self,
+        account: AccountId,
+        filter: UserFilter,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        self.inner.find_users(account, filter, query).await
+    }
+
+    async fn create_session(&self, session: DashboardSession) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+
+    async fn session(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DashboardSession>, StoreError> {
+        self.inner.session(id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
+        self.inner.delete_session(id_hash).await
+    }
+
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_sessions(now).await
     }
 }
 

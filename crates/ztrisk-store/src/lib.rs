@@ -4,6 +4,7 @@
 //! (`migrations/<backend>/`), embedded in the binary and applied when the store opens.
 
 mod audit;
+mod dashboard;
 pub mod dump;
 mod encoding;
 mod error;
@@ -23,8 +24,8 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub mod prelude {
     pub use crate::model::Actor;
     pub use crate::{
-        AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, RiskStore, Store,
-        StreamStore,
+        AuditStore, BehaviorStore, CredentialStore, DashboardStore, DumpStore, IntegrationStore,
+        RiskStore, Store, StreamStore,
     };
 }
 
@@ -42,11 +43,12 @@ pub mod testing {
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use model::{
-    Account, Actor, ApiUser, AttemptResult, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
-    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
-    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey,
-    Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
-    UserEventsQuery, UserRisk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AttemptResult, AuditQuery, AuditRecord, DashboardSession,
+    DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome, IngestOutcome, Integration,
+    IntegrationFields, NewToken, OutboxStats, Page, Paging, PollOutcome, PollRequest,
+    RetireOutcome, RiskOverview, Settled, StoredSigningKey, Stream, StreamBacklog, StreamEvent,
+    StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserFilter, UserRisk,
+    UserSummary, Webhook, WebhookFields,
 };
 use uuid::Uuid;
 use ztrisk_core::behaviors::{AccountBehaviors, BehaviorUpdate};
@@ -72,6 +74,7 @@ pub trait Store:
     + SigningKeyStore
     + AuditStore
     + DumpStore
+    + DashboardStore
 {
     /// A number that changes whenever data that callers may cache (accounts, tokens, keys,
     /// behavior configuration) may have been changed by anyone, including other processes or
@@ -491,6 +494,53 @@ pub trait AuditStore: Send + Sync + 'static {
         account: AccountId,
         query: AuditQuery,
     ) -> Result<Page<AuditRecord>, StoreError>;
+}
+
+/// What the dashboard (issue 14) reads beyond the API, and its sign-in sessions.
+#[async_trait]
+pub trait DashboardStore: Send + Sync + 'static {
+    /// The account's scored users by level (what counts, as in the summary), and its risk
+    /// events that count (not monitor-only) per UTC day of their time (`ts`) by level, for
+    /// days >= `since` (ascending; days without events omitted).
+    /// Must be fast with 1,000,000 scored users and millions of risk events: read maintained
+    /// counters, never count rows.
+    ///
+    /// The days say what was detected: an event stays in its day when it later expires or its
+    /// user is reset (the users' counts follow both). An unknown account has nothing.
+    async fn risk_overview(
+        &self,
+        account: AccountId,
+        since: chrono::NaiveDate,
+    ) -> Result<RiskOverview, StoreError>;
+
+    /// [`RiskStore::summary`] with filters: only users at `filter.level` and/or whose
+    /// (lowercased) email starts with `filter.email_prefix` (literal prefix; `%`, `_`, `\` are
+    /// not wildcards). Same ordering, paging (`query.paging` is always `Some` here) and
+    /// `total_count` semantics as summary (`total_count` = number of matching scored users).
+    async fn find_users(
+        &self,
+        account: AccountId,
+        filter: UserFilter,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError>;
+
+    /// Stores a new session; [`StoreError::Conflict`] when its id hash is taken.
+    async fn create_session(&self, session: DashboardSession) -> Result<(), StoreError>;
+
+    /// The session with this id hash, unless it has expired by `now` (`expires_at <= now`).
+    async fn session(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DashboardSession>, StoreError>;
+
+    /// Deletes the session (sign-out; nothing happens for an unknown one). Moves
+    /// [`Store::generation`], so that a session cached above the store is dropped at once on
+    /// every replica.
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
+
+    /// Deletes sessions expired by `now`; how many.
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Every table, out and in (`ztrisk export` / `ztrisk import`).

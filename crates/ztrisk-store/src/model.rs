@@ -173,6 +173,9 @@ pub struct RiskEventRecord {
     pub risk_level: ztrisk_core::RiskLevel,
     pub timestamp: DateTime<Utc>,
     pub details: serde_json::Value,
+    /// When the event stops counting (spec 6.1); `None`: never. Kept as detected, so an event
+    /// past it is one that expired.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A user's risk: level and risk events since the last reset.
@@ -740,4 +743,69 @@ pub struct AuditRecord {
     pub action: String,
     pub target: String,
     pub change: serde_json::Value,
+}
+
+/// Users or risk events by level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LevelCounts {
+    pub low: u64,
+    pub medium: u64,
+    pub high: u64,
+}
+
+impl LevelCounts {
+    /// Adds `n` at `level`.
+    pub fn add(&mut self, level: RiskLevel, n: u64) {
+        match level {
+            RiskLevel::Low => self.low += n,
+            RiskLevel::Medium => self.medium += n,
+            RiskLevel::High => self.high += n,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.low + self.medium + self.high
+    }
+}
+
+/// An account's risk events that count, detected for events of one UTC day, by level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRisk {
+    pub day: chrono::NaiveDate,
+    pub counts: LevelCounts,
+}
+
+/// What the dashboard shows first: scored users by level, and risk events per day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RiskOverview {
+    pub users: LevelCounts,
+    /// Ascending by day; days without events are left out.
+    pub daily: Vec<DailyRisk>,
+}
+
+/// Which scored users [`crate::DashboardStore::find_users`] lists; `Default`: every one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserFilter {
+    pub level: Option<RiskLevel>,
+    /// A literal prefix of the email (`%`, `_` and `\` are plain characters); lowercased by
+    /// the store, as emails are. Empty: no filter.
+    pub email_prefix: Option<String>,
+}
+
+/// What a dashboard session acts with: the credential it was opened with, by hash (the secret
+/// itself is never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionCredential {
+    Token { secret_hash: SecretHash },
+    ApiKey { email: String, key_hash: SecretHash },
+}
+
+/// A dashboard sign-in session, found by the hash of its id (the cookie's value is never
+/// stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardSession {
+    pub id_hash: SecretHash,
+    pub credential: SessionCredential,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }

@@ -216,10 +216,10 @@ pub async fn run(args: DemoArgs, api: &ApiArgs) -> anyhow::Result<()> {
         totals.sent += chunk.len() as u64;
     }
     print_totals(&totals, false);
+    let base = api.base_url.trim_end_matches('/');
+    let root = base.strip_suffix("/client/v4").unwrap_or(base);
     println!(
-        "\nsee who is at risk:\n  curl -s {}/accounts/{}/zt_risk_scoring/summary -H \"Authorization: Bearer $TOKEN\"",
-        api.base_url.trim_end_matches('/'),
-        account
+        "\nsee who is at risk, and why, in the dashboard (sign in with the same token):\n  {root}/dashboard/{account}/users\nor with curl:\n  curl -s {base}/accounts/{account}/zt_risk_scoring/summary -H \"Authorization: Bearer $TOKEN\"",
     );
     Ok(())
 }

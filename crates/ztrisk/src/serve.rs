@@ -73,6 +73,10 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS; SIGHUP reloads the certificate and key");
     }
     println!("ztrisk listening on {scheme}://{addr}");
+    println!(
+        "dashboard: {scheme}://{}/dashboard",
+        loopback_if_unspecified(addr)
+    );
     serve_with(listener, app, &limits, tls, shutdown_signal()).await?;
     // Deliveries in flight finish or keep their claim: what is not settled is retried later.
     let _ = stop_worker.send(true);
@@ -96,7 +100,8 @@ async fn bootstrap(store: &dyn Store, addr: SocketAddr, scheme: &str) -> anyhow:
     let Some((account, _)) = store.bootstrap("Default account", admin).await? else {
         return Ok(());
     };
-    let base = format!("{scheme}://{}/client/v4", loopback_if_unspecified(addr));
+    let root = format!("{scheme}://{}", loopback_if_unspecified(addr));
+    let base = format!("{root}/client/v4");
     let id = account.id;
     // Printed, not logged: the token must not end up in log storage.
     println!(
@@ -106,6 +111,12 @@ ztrisk: first start on an empty database. Created an account and an admin API to
 
   account id:  {id}
   API token:   {token}
+
+Open the dashboard and sign in with the token:
+  {root}/dashboard
+
+See it populated with a generated day of events and a few planted incidents:
+  ztrisk demo --token {token} --account {id}
 
 Try it with curl:
   curl -s {base}/accounts/{id}/zt_risk_scoring/behaviors -H "Authorization: Bearer {token}"

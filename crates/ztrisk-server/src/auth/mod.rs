@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use ztrisk_core::credentials::{self, SecretHash};
 use ztrisk_core::{AccountId, PermissionSet};
-use ztrisk_store::model::{Actor, ApiUser, TokenRecord, TokenStatus};
+use ztrisk_store::model::{Actor, ApiUser, SessionCredential, TokenRecord, TokenStatus};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -45,6 +45,16 @@ impl Principal {
         }
     }
 
+    /// Whether this caller may perform an operation accepting `accepted` on `account`.
+    pub fn may(&self, account: AccountId, accepted: &[ztrisk_core::Permission]) -> bool {
+        self.accounts().contains(&account) && self.permissions().allows_any(accepted)
+    }
+
+    /// The accounts this caller may act on.
+    pub fn account_ids(&self) -> &[AccountId] {
+        self.accounts()
+    }
+
     fn permissions(&self) -> PermissionSet {
         match self {
             Principal::Token(t) => t.permissions,
@@ -67,15 +77,20 @@ async fn authenticate_at(
     generation: u64,
 ) -> Result<Principal, ApiError> {
     let principal = identify(state, headers, generation).await?;
-    let key = match &principal {
+    charge(state, &principal)?;
+    Ok(principal)
+}
+
+/// Counts a request against the credential's rate limit.
+fn charge(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let key = match principal {
         Principal::Token(t) => t.id.as_str(),
         Principal::ApiKey(u) => u.email.as_str(),
     };
     state
         .rate_limiter
         .check(key, std::time::Instant::now())
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    Ok(principal)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 async fn identify(
@@ -126,7 +141,15 @@ async fn authenticate_token(
     token: &str,
     generation: u64,
 ) -> Result<Arc<TokenRecord>, ApiError> {
-    let hash = SecretHash::of(token);
+    token_by_hash(state, SecretHash::of(token), generation).await
+}
+
+/// The active token whose secret hashes to `hash`.
+async fn token_by_hash(
+    state: &AppState,
+    hash: SecretHash,
+    generation: u64,
+) -> Result<Arc<TokenRecord>, ApiError> {
     let record = match state.caches.tokens.get(generation, &hash.0) {
         Some(cached) => cached,
         None => {
@@ -155,6 +178,16 @@ async fn authenticate_key(
     key: &str,
     generation: u64,
 ) -> Result<Arc<ApiUser>, ApiError> {
+    key_owner(state, email, SecretHash::of(key), generation).await
+}
+
+/// The user of `email` whose current global API key hashes to `presented`.
+async fn key_owner(
+    state: &AppState,
+    email: &str,
+    presented: SecretHash,
+    generation: u64,
+) -> Result<Arc<ApiUser>, ApiError> {
     let email = email.to_ascii_lowercase();
     let user = match state.caches.api_users.get(generation, &email) {
         Some(cached) => cached,
@@ -167,7 +200,6 @@ async fn authenticate_key(
             found
         }
     };
-    let presented = SecretHash::of(key);
     // Compare against something even for unknown users, so timing does not reveal them.
     let stored = user
         .as_ref()
@@ -178,6 +210,45 @@ async fn authenticate_key(
         _ => Err(ApiError::AuthenticationFailed),
     }
 }
+
+/// The credential a dashboard session was opened with, checked again now: a revoked or expired
+/// token, or a rolled global API key, ends every session opened with it. Charged to the same
+/// rate limit as the credential's API calls.
+pub async fn session_principal(
+    state: &AppState,
+    credential: &SessionCredential,
+) -> Result<Principal, ApiError> {
+    let generation = state.store.generation();
+    let principal = match credential {
+        SessionCredential::Token { secret_hash } => {
+            Principal::Token(token_by_hash(state, *secret_hash, generation).await?)
+        }
+        SessionCredential::ApiKey { email, key_hash } => {
+            Principal::ApiKey(key_owner(state, email, *key_hash, generation).await?)
+        }
+    };
+    charge(state, &principal)?;
+    Ok(principal)
+}
+
+/// The credential a session keeps for `principal`: its secret's hash, never the secret.
+pub fn session_credential(principal: &Principal) -> Option<SessionCredential> {
+    match principal {
+        Principal::Token(t) => Some(SessionCredential::Token {
+            secret_hash: t.secret_hash,
+        }),
+        Principal::ApiKey(u) => u.key_hash.map(|key_hash| SessionCredential::ApiKey {
+            email: u.email.clone(),
+            key_hash,
+        }),
+    }
+}
+
+/// Set by the dashboard on the API requests it makes in-process for a signed-in user
+/// ([`crate::dashboard`]): the request acts as that principal, checked like any other. Only
+/// code in this crate can attach it; nothing from the network becomes an extension.
+#[derive(Clone)]
+pub(crate) struct ActingAs(pub Principal);
 
 /// An authenticated caller allowed to perform `O` on the account named in the path.
 ///
@@ -206,7 +277,11 @@ impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let account = account_from_path(parts).await?;
         let generation = state.store.generation();
-        let principal = authenticate_at(state, &parts.headers, generation).await?;
+        let principal = match parts.extensions.get::<ActingAs>() {
+            // Authenticated (and charged) when the dashboard resolved its session.
+            Some(ActingAs(principal)) => principal.clone(),
+            None => authenticate_at(state, &parts.headers, generation).await?,
+        };
         if !principal.accounts().contains(&account) {
             return Err(ApiError::Unauthorized(
                 "these credentials have no access to this account".into(),

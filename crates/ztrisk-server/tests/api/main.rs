@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod behaviors;
+mod dashboard;
 mod decision;
 mod errors;
 mod events;

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_audit_log",
         include_str!("../../migrations/postgres/0007_audit_log.sql"),
     ),
+    (
+        "0008_dashboard",
+        include_str!("../../migrations/postgres/0008_dashboard.sql"),
+    ),
 ];
 
 /// The oldest server this backend runs on (`server_version_num`).

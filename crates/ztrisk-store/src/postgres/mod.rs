@@ -17,6 +17,7 @@ mod audit;
 mod behaviors;
 mod connect;
 mod credentials;
+mod dashboard;
 mod dump;
 mod engine;
 mod integrations;
@@ -39,15 +40,16 @@ pub(crate) use tx::{
 use crate::audit as log;
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
-    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
-    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, Settled, StoredSigningKey,
-    Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord,
-    UserEventsQuery, UserRisk, UserRiskChunk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DashboardSession,
+    DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome, IngestOutcome, Integration,
+    IntegrationFields, NewToken, OutboxStats, Page, Paging, PollOutcome, PollRequest,
+    RetireOutcome, RiskOverview, Settled, StoredSigningKey, Stream, StreamBacklog, StreamEvent,
+    StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery, UserFilter, UserRisk,
+    UserRiskChunk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
-    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
-    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DashboardStore, DumpStore, IntegrationStore,
+    OutboxStore, RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -884,6 +886,62 @@ impl DumpStore for PostgresStore {
     async fn import_finished(&self) -> Result<(), StoreError> {
         in_tx!(self, |tx| dump::finish(tx.client()).await?);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DashboardStore for PostgresStore {
+    async fn risk_overview(
+        &self,
+        account: AccountId,
+        since: chrono::NaiveDate,
+    ) -> Result<RiskOverview, StoreError> {
+        Ok(dashboard::risk_overview(&*self.client().await?, account, since).await?)
+    }
+
+    async fn find_users(
+        &self,
+        account: AccountId,
+        filter: UserFilter,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        Ok(dashboard::find_users(&*self.client().await?, account, filter, query).await?)
+    }
+
+    async fn create_session(&self, session: DashboardSession) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        dashboard::create_session(tx.client(), &session).await?;
+        // A new session makes nothing cached above the store stale.
+        tx.commit_unchanged().await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DashboardSession>, StoreError> {
+        Ok(dashboard::session(&*self.client().await?, id_hash, now).await?)
+    }
+
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        let deleted = dashboard::delete_session(tx.client(), id_hash).await?;
+        if deleted > 0 {
+            // Every replica drops the session from what it may cache, at once (sign-out).
+            tx.commit(&self.generation).await?;
+        } else {
+            tx.commit_unchanged().await?;
+        }
+        Ok(())
+    }
+
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let tx = self.begin().await?;
+        let deleted = dashboard::prune_sessions(tx.client(), now).await?;
+        // Expired sessions are refused by `session` already: nothing cached becomes wrong.
+        tx.commit_unchanged().await?;
+        Ok(deleted)
     }
 }
 

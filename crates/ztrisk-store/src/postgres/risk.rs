@@ -28,7 +28,7 @@ fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
 }
 
 /// `LIMIT` (`NULL`: all) and `OFFSET`.
-fn limit_offset(paging: Option<Paging>) -> (Option<i64>, i64) {
+pub(super) fn limit_offset(paging: Option<Paging>) -> (Option<i64>, i64) {
     match paging {
         Some(p) => (
             Some(i64::from(p.per_page)),
@@ -49,8 +49,23 @@ fn direction(d: Direction) -> &'static str {
 /// `OFFSET` when `paged`. Each order matches one partial index, so a page is an index range
 /// scan.
 fn summary_sql(query_: SummaryQuery, paged: bool) -> String {
+    let order = summary_order(query_);
+    let page = if paged { " LIMIT $2 OFFSET $3" } else { "" };
+    format!(
+        "SELECT {SUMMARY_COLUMNS}
+         FROM users WHERE account_key = $1 AND risk_event_count > 0
+         ORDER BY {order}{page}"
+    )
+}
+
+/// The columns [`summary_user`] reads.
+pub(super) const SUMMARY_COLUMNS: &str =
+    "user_id, name, email, risk_event_count, last_risk_event_at, risk_rank";
+
+/// The summary's `ORDER BY` (the users table's `key` breaks ties).
+pub(super) fn summary_order(query_: SummaryQuery) -> String {
     let dir = direction(query_.direction);
-    let order = match query_.order_by {
+    match query_.order_by {
         SummaryOrder::MaxRiskLevel => {
             format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
         }
@@ -58,17 +73,23 @@ fn summary_sql(query_: SummaryQuery, paged: bool) -> String {
         SummaryOrder::EventCount => {
             format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
         }
-    };
-    let page = if paged { " LIMIT $2 OFFSET $3" } else { "" };
-    format!(
-        "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank
-         FROM users WHERE account_key = $1 AND risk_event_count > 0
-         ORDER BY {order}{page}"
-    )
+    }
 }
 
-/// A row of [`summary_sql`]; `None` for a level this version does not know.
-fn summary_user(row: &Row) -> Result<Option<UserSummary>> {
+/// The account's scored users (`account_stats`, kept so paging never counts a million rows).
+pub(super) async fn scored_users(c: &ClientWrapper, account_key: i64) -> Result<u64> {
+    Ok(query_opt(
+        c,
+        "SELECT scored_users FROM account_stats WHERE account_key = $1",
+        &[&account_key],
+    )
+    .await?
+    .map_or(0, |r| r.get::<_, i64>(0))
+    .max(0) as u64)
+}
+
+/// A row of [`SUMMARY_COLUMNS`]; `None` for a level this version does not know.
+pub(super) fn summary_user(row: &Row) -> Result<Option<UserSummary>> {
     let Some(max_risk_level) = level_of(row.get(5)) else {
         return Ok(None);
     };
@@ -108,14 +129,7 @@ pub async fn summary(
     }
     let total_count = match query_.paging {
         None => items.len() as u64,
-        Some(_) => query_opt(
-            c,
-            "SELECT scored_users FROM account_stats WHERE account_key = $1",
-            &[&account_key],
-        )
-        .await?
-        .map_or(0, |r| r.get::<_, i64>(0))
-        .max(0) as u64,
+        Some(_) => scored_users(c, account_key).await?,
     };
     Ok(Page { items, total_count })
 }
@@ -154,7 +168,7 @@ async fn user_head(
     };
     let page = if paged { " LIMIT $3 OFFSET $4" } else { "" };
     let sql = format!(
-        "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
+        "SELECT id, behavior_id, risk_rank, ts, details, expires_at FROM risk_events
          WHERE user_key = $1 AND detected_at > $2 ORDER BY {order}{page}"
     );
     let head = UserRisk {
@@ -182,6 +196,7 @@ fn risk_event(row: &Row) -> Result<Option<RiskEventRecord>> {
         risk_level,
         timestamp: from_ms(row.get(3)),
         details: row.get(4),
+        expires_at: row.get::<_, Option<i64>>(5).map(from_ms),
     }))
 }
 
@@ -380,11 +395,14 @@ pub async fn reset(
     Ok(Some(change))
 }
 
-/// Users with risk that counts, by level, over all accounts.
+/// Users with risk that counts, by level, over all accounts: from `level_counts` (kept by
+/// triggers, see migration 0008), so a metrics scrape reads a few rows per account instead of
+/// every scored user. Levels without users are left out, as a `GROUP BY` of users would.
 pub async fn users_by_level(c: &ClientWrapper) -> Result<Vec<(RiskLevel, u64)>> {
     let rows = query(
         c,
-        "SELECT risk_rank, count(*) FROM users WHERE risk_event_count > 0 GROUP BY risk_rank",
+        "SELECT risk_rank, sum(users)::bigint FROM level_counts GROUP BY risk_rank
+         HAVING sum(users) > 0 ORDER BY risk_rank",
         &[],
     )
     .await?;
@@ -433,6 +451,16 @@ pub async fn confirm_compromised(
     let key = user.key;
     let now = now_ms();
     let high = rank_of(RiskLevel::High);
+    // The user row before the risk event, as ingest writes them: the triggers of migration
+    // 0008 then lock level_counts before risk_daily in every transaction, which keeps a
+    // confirmation and a concurrent ingest from deadlocking on the two.
+    execute(
+        c,
+        "UPDATE users SET risk_rank = GREATEST(risk_rank, $2), risk_event_count = risk_event_count + 1,
+         last_risk_event_at = GREATEST(COALESCE(last_risk_event_at, $3), $3) WHERE key = $1",
+        &[&key, &high, &now],
+    )
+    .await?;
     execute(
         c,
         "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details)
@@ -448,13 +476,6 @@ pub async fn confirm_compromised(
         ],
     )
     .await?;
-    execute(
-        c,
-        "UPDATE users SET risk_rank = GREATEST(risk_rank, $2), risk_event_count = risk_event_count + 1,
-         last_risk_event_at = GREATEST(COALESCE(last_risk_event_at, $3), $3) WHERE key = $1",
-        &[&key, &high, &now],
-    )
-    .await?;
     if count == 0 {
         execute(c, ADJUST_SCORED, &[&account_key, &1i64]).await?;
     }
@@ -466,7 +487,10 @@ pub async fn confirm_compromised(
 }
 
 /// Spec 6.1's expiry, for the users whose next expiry is due. Rows another replica is sweeping
-/// are skipped (it does them), so no level change is queued twice.
+/// are skipped (it does them), so no level change is queued twice. Users are updated account
+/// by account (in account key order), so two sweeps take each account's counter rows
+/// (`level_counts`, `account_stats`) in the same order and never wait for each other in a
+/// circle.
 pub async fn expire(c: &ClientWrapper, now: i64, limit: usize) -> Result<ExpiryOutcome> {
     let due = query(
         c,
@@ -474,7 +498,7 @@ pub async fn expire(c: &ClientWrapper, now: i64, limit: usize) -> Result<ExpiryO
                 u.risk_rank, u.risk_event_count
          FROM users u JOIN accounts a ON a.key = u.account_key
          WHERE u.next_expiry_at <= $1
-         ORDER BY u.key LIMIT $2
+         ORDER BY u.account_key, u.key LIMIT $2
          FOR UPDATE OF u SKIP LOCKED",
         &[&now, &(limit as i64)],
     )

@@ -111,8 +111,11 @@ pub fn import(conn: &Connection, chunk: &DumpChunk) -> Result<(), StoreError> {
         .map(|(c, _)| column_sql(table, c))
         .collect();
     let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    // `OR FAIL`, as ingest writes: the counter triggers on users and risk_events (migration
+    // 0008) would otherwise keep a statement journal per row. A failed row fails the chunk,
+    // which the writer's savepoint undoes whole.
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT OR FAIL INTO {} ({}) VALUES ({})",
         table.name,
         columns.join(", "),
         placeholders.join(", ")

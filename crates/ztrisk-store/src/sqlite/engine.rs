@@ -31,8 +31,13 @@ pub fn ingest(
     let mut remember_id = conn.prepare_cached(
         "INSERT OR IGNORE INTO event_ids (account_key, ts, id_hash) VALUES (?1, ?2, ?3)",
     )?;
+    // `OR FAIL` on the statements that fire the dashboard's counter triggers (migration 0008):
+    // a statement that may abort midway after writing through a trigger keeps a statement
+    // journal, a copy of every page it touches, per row; with FAIL nothing needs undoing at the
+    // statement level. What a failed statement wrote is still undone, with the rest of this
+    // write, by the writer's savepoint.
     let mut insert_risk = conn.prepare_cached(
-        "INSERT INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details, counts, expires_at)
+        "INSERT OR FAIL INTO risk_events (id, account_key, user_key, behavior_id, risk_rank, ts, detected_at, details, counts, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     // The earliest expiry each user gained in this batch (spec 6.1).
@@ -96,8 +101,8 @@ pub fn ingest(
          ON CONFLICT (user_key) DO UPDATE SET state = excluded.state",
     )?;
     let mut save_user = conn.prepare_cached(
-        "UPDATE users SET name = ?2, risk_rank = ?3, risk_event_count = ?4, last_risk_event_at = ?5
-         WHERE key = ?1",
+        "UPDATE OR FAIL users SET name = ?2, risk_rank = ?3, risk_event_count = ?4,
+         last_risk_event_at = ?5 WHERE key = ?1",
     )?;
     let mut save_expiry = conn.prepare_cached(
         "UPDATE users SET next_expiry_at = MIN(COALESCE(next_expiry_at, ?2), ?2) WHERE key = ?1",
@@ -219,8 +224,9 @@ fn load_or_create(
         .name
         .clone()
         .unwrap_or_else(|| default_name(&user.email));
+    // `OR FAIL`: see `insert_risk` above.
     conn.prepare_cached(
-        "INSERT INTO users (account_key, user_id, email, name) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR FAIL INTO users (account_key, user_id, email, name) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![account_key, user_id, user.email, name])?;
     Ok((conn.last_insert_rowid(), ScoringUser::new(name)))

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_audit_log",
         include_str!("../../migrations/sqlite/0007_audit_log.sql"),
     ),
+    (
+        "0008_dashboard",
+        include_str!("../../migrations/sqlite/0008_dashboard.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

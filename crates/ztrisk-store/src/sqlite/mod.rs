@@ -8,6 +8,7 @@ mod audit;
 mod behaviors;
 mod changes;
 mod credentials;
+mod dashboard;
 mod dump;
 mod engine;
 mod files;
@@ -25,15 +26,16 @@ mod writer;
 use crate::audit as log;
 use crate::dump::DumpChunk;
 use crate::model::{
-    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DeliveryRecord, DeliveryTask,
-    Destination, ExpiryOutcome, IngestOutcome, Integration, IntegrationFields, NewToken,
-    OutboxStats, Page, Paging, PollOutcome, PollRequest, RetireOutcome, STREAM_CHUNK, Settled,
-    StoredSigningKey, Stream, StreamBacklog, StreamEvent, StreamFields, StreamStatus, SummaryQuery,
-    TokenRecord, UserEventsQuery, UserRisk, UserRiskChunk, UserSummary, Webhook, WebhookFields,
+    Account, Actor, ApiUser, AuditAction, AuditQuery, AuditRecord, DashboardSession,
+    DeliveryRecord, DeliveryTask, Destination, ExpiryOutcome, IngestOutcome, Integration,
+    IntegrationFields, NewToken, OutboxStats, Page, Paging, PollOutcome, PollRequest,
+    RetireOutcome, RiskOverview, STREAM_CHUNK, Settled, StoredSigningKey, Stream, StreamBacklog,
+    StreamEvent, StreamFields, StreamStatus, SummaryQuery, TokenRecord, UserEventsQuery,
+    UserFilter, UserRisk, UserRiskChunk, UserSummary, Webhook, WebhookFields,
 };
 use crate::{
-    AuditStore, BehaviorStore, CredentialStore, DumpStore, IntegrationStore, OutboxStore,
-    RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
+    AuditStore, BehaviorStore, CredentialStore, DashboardStore, DumpStore, IntegrationStore,
+    OutboxStore, RiskStore, SigningKeyStore, Store, StoreError, StreamStore, WebhookStore,
 };
 use async_trait::async_trait;
 use changes::ChangeClock;
@@ -954,6 +956,61 @@ impl DumpStore for SqliteStore {
             *users = UserCache::new(USER_CACHE_CAPACITY);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DashboardStore for SqliteStore {
+    async fn risk_overview(
+        &self,
+        account: AccountId,
+        since: chrono::NaiveDate,
+    ) -> Result<RiskOverview, StoreError> {
+        self.read(move |conn| dashboard::risk_overview(conn, account, since))
+            .await
+    }
+
+    async fn find_users(
+        &self,
+        account: AccountId,
+        filter: UserFilter,
+        query: SummaryQuery,
+    ) -> Result<Page<UserSummary>, StoreError> {
+        self.read(move |conn| dashboard::find_users(conn, account, filter, query))
+            .await
+    }
+
+    async fn create_session(&self, session: DashboardSession) -> Result<(), StoreError> {
+        // Durable: the browser holds the cookie once this returns.
+        self.writer
+            .write(move |conn| dashboard::create_session(conn, &session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DashboardSession>, StoreError> {
+        let id_hash = *id_hash;
+        self.read(move |conn| dashboard::session(conn, &id_hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
+        // Durable: a signed-out session must not come back after a power loss. The commit
+        // moves the generation, as every commit of the writer does.
+        let id_hash = *id_hash;
+        self.writer
+            .write(move |conn| dashboard::delete_session(conn, &id_hash))
+            .await
+    }
+
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Expired sessions are refused by `session` anyway: losing a prune loses nothing.
+        self.writer
+            .write_relaxed(move |conn| dashboard::prune_sessions(conn, now))
+            .await
     }
 }
 

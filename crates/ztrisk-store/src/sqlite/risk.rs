@@ -25,7 +25,7 @@ fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
         .map_err(|_| StoreError::Backend(format!("stored uuid {text:?} is malformed")))
 }
 
-fn limit_offset(paging: Option<crate::model::Paging>) -> (i64, i64) {
+pub(super) fn limit_offset(paging: Option<crate::model::Paging>) -> (i64, i64) {
     match paging {
         Some(p) => (
             i64::from(p.per_page),
@@ -33,6 +33,67 @@ fn limit_offset(paging: Option<crate::model::Paging>) -> (i64, i64) {
         ),
         None => (-1, 0),
     }
+}
+
+/// The columns [`summary_row`] reads.
+pub(super) const SUMMARY_COLUMNS: &str =
+    "user_id, name, email, risk_event_count, last_risk_event_at, risk_rank";
+
+/// A row of [`SUMMARY_COLUMNS`], as read.
+pub(super) type SummaryRow = (String, String, String, i64, Option<i64>, i64);
+
+pub(super) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+/// A summary line; `None` for a level this version does not know.
+pub(super) fn summary_user(row: SummaryRow) -> Result<Option<UserSummary>, StoreError> {
+    let (user_id, name, email, count, last, rank) = row;
+    let Some(max_risk_level) = level_of(rank) else {
+        return Ok(None);
+    };
+    Ok(Some(UserSummary {
+        user_id: parse_uuid(&user_id)?,
+        name,
+        email,
+        event_count: count.max(0) as u64,
+        last_event: from_ms(last.unwrap_or_default()),
+        max_risk_level,
+    }))
+}
+
+/// The summary's `ORDER BY` (the users table's `key` breaks ties).
+pub(super) fn summary_order(query: SummaryQuery) -> String {
+    let dir = match query.direction {
+        Direction::Desc => "DESC",
+        Direction::Asc => "ASC",
+    };
+    match query.order_by {
+        SummaryOrder::MaxRiskLevel => {
+            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+        SummaryOrder::Timestamp => format!("last_risk_event_at {dir}, key {dir}"),
+        SummaryOrder::EventCount => {
+            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}")
+        }
+    }
+}
+
+/// The account's scored users (`account_stats`, kept so paging never counts a million rows).
+pub(super) fn scored_users(conn: &Connection, account_key: i64) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT scored_users FROM account_stats WHERE account_key = ?1")?
+        .query_row([account_key], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0)
+        .max(0) as u64)
 }
 
 pub fn summary(
@@ -53,12 +114,7 @@ pub fn summary(
     };
     let total_count = match query.paging {
         None => items.len() as u64,
-        Some(_) => conn
-            .prepare_cached("SELECT scored_users FROM account_stats WHERE account_key = ?1")?
-            .query_row([account_key], |r| r.get::<_, i64>(0))
-            .optional()?
-            .unwrap_or(0)
-            .max(0) as u64,
+        Some(_) => scored_users(conn, account_key)?,
     };
     Ok(Page { items, total_count })
 }
@@ -75,55 +131,24 @@ pub fn summary_each(
     let Some(account_key) = account_key_opt(conn, account)? else {
         return Ok(None);
     };
-    let dir = match query.direction {
-        Direction::Desc => "DESC",
-        Direction::Asc => "ASC",
-    };
     // Each order has its own partial index, named explicitly: left to itself the planner
     // prefers the one that turns `risk_event_count > 0` into a range, then sorts a million
     // rows for every page.
-    let (index, order) = match query.order_by {
-        SummaryOrder::MaxRiskLevel => (
-            "users_by_level",
-            format!("risk_rank {dir}, last_risk_event_at {dir}, key {dir}"),
-        ),
-        SummaryOrder::Timestamp => (
-            "users_by_time",
-            format!("last_risk_event_at {dir}, key {dir}"),
-        ),
-        SummaryOrder::EventCount => (
-            "users_by_count",
-            format!("risk_event_count {dir}, last_risk_event_at {dir}, key {dir}"),
-        ),
+    let index = match query.order_by {
+        SummaryOrder::MaxRiskLevel => "users_by_level",
+        SummaryOrder::Timestamp => "users_by_time",
+        SummaryOrder::EventCount => "users_by_count",
     };
     let (limit, offset) = limit_offset(query.paging);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT user_id, name, email, risk_event_count, last_risk_event_at, risk_rank
-         FROM users INDEXED BY {index}
-         WHERE account_key = ?1 AND risk_event_count > 0 ORDER BY {order} LIMIT ?2 OFFSET ?3"
+        "SELECT {SUMMARY_COLUMNS} FROM users INDEXED BY {index}
+         WHERE account_key = ?1 AND risk_event_count > 0 ORDER BY {} LIMIT ?2 OFFSET ?3",
+        summary_order(query)
     ))?;
-    let rows = stmt.query_map(params![account_key, limit, offset], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-            r.get::<_, i64>(5)?,
-        ))
-    })?;
+    let rows = stmt.query_map(params![account_key, limit, offset], summary_row)?;
     for row in rows {
-        let (user_id, name, email, count, last, rank) = row?;
-        let Some(max_risk_level) = level_of(rank) else {
+        let Some(user) = summary_user(row?)? else {
             continue;
-        };
-        let user = UserSummary {
-            user_id: parse_uuid(&user_id)?,
-            name,
-            email,
-            event_count: count.max(0) as u64,
-            last_event: from_ms(last.unwrap_or_default()),
-            max_risk_level,
         };
         if !each(user) {
             break;
@@ -214,7 +239,7 @@ pub fn user_risk_each(
     };
     let (limit, offset) = limit_offset(query.paging);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, behavior_id, risk_rank, ts, details FROM risk_events
+        "SELECT id, behavior_id, risk_rank, ts, details, expires_at FROM risk_events
          WHERE user_key = ?1 AND detected_at > ?2 ORDER BY {order} LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt.query_map(
@@ -226,11 +251,12 @@ pub fn user_risk_each(
                 r.get::<_, i64>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(5)?,
             ))
         },
     )?;
     for row in rows {
-        let (id, behavior_id, rank, ts, details) = row?;
+        let (id, behavior_id, rank, ts, details, expires_at) = row?;
         let Some(risk_level) = level_of(rank) else {
             continue;
         };
@@ -240,6 +266,7 @@ pub fn user_risk_each(
             risk_level,
             timestamp: from_ms(ts),
             details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+            expires_at: expires_at.map(from_ms),
         };
         if !each(event) {
             break;
@@ -395,11 +422,14 @@ pub fn expire(
     Ok(outcome)
 }
 
-/// Users with risk that counts, by level, over all accounts.
+/// Users with risk that counts, by level, over all accounts: from `level_counts` (kept by
+/// triggers, see migration 0008), so a metrics scrape reads a few rows per account instead of
+/// every scored user. Levels without users are left out, as a `GROUP BY` of users would.
 pub fn users_by_level(conn: &Connection) -> Result<Vec<(RiskLevel, u64)>, StoreError> {
     let rows = conn
         .prepare_cached(
-            "SELECT risk_rank, count(*) FROM users WHERE risk_event_count > 0 GROUP BY risk_rank",
+            "SELECT risk_rank, sum(users) FROM level_counts GROUP BY risk_rank
+             HAVING sum(users) > 0 ORDER BY risk_rank",
         )?
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -501,7 +531,10 @@ pub fn confirm_compromised(
     Ok(Some(change))
 }
 
-fn account_key_opt(conn: &Connection, account: AccountId) -> Result<Option<i64>, StoreError> {
+pub(super) fn account_key_opt(
+    conn: &Connection,
+    account: AccountId,
+) -> Result<Option<i64>, StoreError> {
     match account_key(conn, account) {
         Ok(key) => Ok(Some(key)),
         Err(StoreError::UnknownAccount(_)) => Ok(None),

@@ -20,6 +20,7 @@ use ztrisk_store::prelude::*;
 use ztrisk_store::{Store, StoreError};
 
 pub use crate::audit::*;
+pub use crate::dashboard::*;
 pub use crate::sharing::*;
 pub use crate::streams::*;
 

@@ -8,6 +8,7 @@
 
 mod audit;
 mod bench;
+mod dashboard;
 mod generic;
 mod postgres_only;
 mod postgres_tls;
@@ -150,6 +151,13 @@ on_every_backend!(
     audit_log_records_every_change,
     audit_log_filters_and_pages,
     a_failed_change_writes_no_audit_entry,
+    overview_counters_follow_every_change,
+    risk_events_carry_their_expiry,
+    counters_match_rows_after_random_changes,
+    replicas_keep_the_counters_under_concurrent_writes,
+    an_import_rebuilds_the_counters,
+    find_users_filters_orders_and_pages,
+    dashboard_sessions_expire_and_are_deleted,
 );
 
 // ---- building inputs ----------------------------------------------------------------------

@@ -62,12 +62,13 @@ async fn migrations_create_the_schema_once() {
             (4, "0004_risk_sharing".to_owned()),
             (5, "0005_detection_controls".to_owned()),
             (6, "0006_ssf_streams".to_owned()),
-            (7, "0007_audit_log".to_owned())
+            (7, "0007_audit_log".to_owned()),
+            (8, "0008_dashboard".to_owned())
         ]
     );
-    assert_eq!(PostgresStore::schema_version(), 7);
+    assert_eq!(PostgresStore::schema_version(), 8);
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (7, 7));
+    assert_eq!((report.from, report.to), (8, 8));
     // The tables are in the test's schema, not in public.
     let in_schema: i64 = must(
         db.query_one(
@@ -77,7 +78,7 @@ async fn migrations_create_the_schema_once() {
         .await,
     )
     .get(0);
-    assert_eq!(in_schema, 20, "19 tables and schema_migrations");
+    assert_eq!(in_schema, 23, "22 tables and schema_migrations");
     drop(stores);
     schema.drop_schema().await;
 }
@@ -101,7 +102,7 @@ async fn migrate_alone_and_check_only_mode() {
         "{err}"
     );
     let report = must(PostgresStore::migrate(schema.url(), &PostgresOptions::default()).await);
-    assert_eq!((report.from, report.to), (0, 7));
+    assert_eq!((report.from, report.to), (0, 8));
     let store = must(PostgresStore::connect(schema.url(), check_only).await);
     must(store.create_account("a", &Actor::Cli).await);
     drop(store);
@@ -128,7 +129,7 @@ async fn newer_schemas_are_refused() {
             err,
             Some(StoreError::SchemaTooNew {
                 found: 99,
-                known: 7
+                known: 8
             })
         ),
         "{err:?}"
@@ -553,5 +554,86 @@ async fn abandoned_writes_leave_no_transaction_open() {
     .await;
     assert!(done.is_ok(), "a lock or a transaction was left behind");
     drop(store);
+    schema.drop_schema().await;
+}
+
+/// The interleaving that would deadlock on `level_counts` if each statement locked only the
+/// rows it changes: the expiry sweep updates one user per statement (high -> medium locks 2
+/// and 3; then medium -> low wants 1 and 2) while an ingest batch's one statement moves users
+/// low -> medium and to high (1, then 2 and 3). Because a statement locks all of the account's
+/// level rows, the batch waits for the sweep instead, and both commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn level_counts_locks_never_deadlock_sweep_and_batch() {
+    let Some(schema) = schema("level_counts_locks_never_deadlock_sweep_and_batch").await else {
+        return;
+    };
+    drop(must(connect(schema.url()).await));
+    let db = admin(&schema).await;
+    must(
+        db.batch_execute(
+            "INSERT INTO users (key, account_key, user_id, email, name, risk_rank, risk_event_count)
+             VALUES (1, 1, 'a', 'a@x.io', 'a', 3, 1), (2, 1, 'b', 'b@x.io', 'b', 2, 1),
+                    (3, 1, 'c', 'c@x.io', 'c', 1, 1), (4, 1, 'd', 'd@x.io', 'd', 0, 0)",
+        )
+        .await,
+    );
+    let sweep = admin(&schema).await;
+    let batch = admin(&schema).await;
+    let batch_pid: i32 = must(batch.query_one("SELECT pg_backend_pid()", &[]).await).get(0);
+
+    must(sweep.batch_execute("BEGIN").await);
+    must(
+        sweep
+            .batch_execute("UPDATE users SET risk_rank = 2 WHERE key = 1")
+            .await,
+    );
+    let batch_done = tokio::spawn(async move {
+        batch
+            .batch_execute(
+                "BEGIN;
+                 UPDATE users SET risk_rank = CASE key WHEN 3 THEN 2 ELSE 3 END,
+                                  risk_event_count = 1
+                 WHERE key IN (3, 4);
+                 COMMIT",
+            )
+            .await
+    });
+    // The batch is waiting for a lock the sweep holds.
+    let waiting = async {
+        loop {
+            let row = must(
+                db.query_one(
+                    "SELECT wait_event_type IS NOT DISTINCT FROM 'Lock'
+                     FROM pg_stat_activity WHERE pid = $1",
+                    &[&batch_pid],
+                )
+                .await,
+            );
+            if row.get::<_, bool>(0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    must(tokio::time::timeout(Duration::from_secs(10), waiting).await);
+    // The sweep's next user; waiting for the batch here would be a deadlock (reported after
+    // deadlock_timeout, 1 s by default).
+    must(
+        sweep
+            .batch_execute("UPDATE users SET risk_rank = 1 WHERE key = 2; COMMIT")
+            .await,
+    );
+    must(must(batch_done.await));
+    let rows = must(
+        db.query(
+            "SELECT risk_rank, users FROM level_counts WHERE account_key = 1 ORDER BY 1",
+            &[],
+        )
+        .await,
+    );
+    let counts: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    // a: medium, b: low, c: medium, d: high.
+    assert_eq!(counts, vec![(1, 1), (2, 2), (3, 1)]);
+    drop((sweep, db));
     schema.drop_schema().await;
 }

@@ -1,0 +1,135 @@
+//! What a dashboard request can fail with, as pages (the API's errors are JSON envelopes; a
+//! person gets a page that says what to do).
+
+use super::layout;
+use crate::error::ApiError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use ztrisk_core::Permission;
+
+#[derive(Debug)]
+pub enum Problem {
+    /// No session cookie: sign in. (A navigation from another site arrives without the
+    /// SameSite=Strict cookie; it must not cost the person their session.)
+    SignIn,
+    /// A session cookie naming no live session (ended, expired, or its credential revoked):
+    /// sign in again, and the browser forgets the cookie.
+    SessionEnded,
+    /// No such page for this credential (an unknown user, another account's page).
+    NotFound,
+    /// The credential lacks every permission the operation accepts.
+    Forbidden(&'static [Permission]),
+    /// A form that did not come from this session's own page.
+    Csrf,
+    RateLimited(u64),
+    Unavailable,
+    /// Logged with its detail; the person sees a plain apology.
+    Internal(String),
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::MissingCredentials
+            | ApiError::MalformedAuthorization
+            | ApiError::MalformedAuthKey
+            | ApiError::MalformedAuthEmail
+            | ApiError::AuthenticationFailed
+            | ApiError::Unauthenticated => Problem::SessionEnded,
+            ApiError::NotFound(_) | ApiError::NoRoute(_) => Problem::NotFound,
+            ApiError::RateLimited { retry_after_secs } => Problem::RateLimited(retry_after_secs),
+            ApiError::Unavailable => Problem::Unavailable,
+            other => Problem::Internal(format!("{other:?}")),
+        }
+    }
+}
+
+impl From<ztrisk_store::StoreError> for Problem {
+    fn from(e: ztrisk_store::StoreError) -> Self {
+        Problem::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        match self {
+            Problem::SignIn => Redirect::to("/dashboard/sign-in").into_response(),
+            Problem::SessionEnded => {
+                let mut response = Redirect::to("/dashboard/sign-in").into_response();
+                // Whatever the cookie held is of no use any more.
+                for name in ["ztrisk_session", "__Host-ztrisk_session"] {
+                    let secure = if name.starts_with("__Host-") {
+                        "; Secure"
+                    } else {
+                        ""
+                    };
+                    if let Ok(value) = HeaderValue::from_str(&format!(
+                        "{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+                    )) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                }
+                response
+            }
+            Problem::NotFound => not_found_page(),
+            Problem::Forbidden(accepted) => layout::message_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                html! {
+                    p { "The credential you signed in with cannot do this. It needs one of these permissions: "
+                        @for (i, p) in accepted.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            strong { (p.name()) }
+                        }
+                        "."
+                    }
+                },
+            ),
+            Problem::Csrf => layout::message_page(
+                StatusCode::FORBIDDEN,
+                "Form refused",
+                html! {
+                    p { "This form did not come from your dashboard session (another site sent it, or the page is older than your current session). Nothing was changed." }
+                    p { a href="/dashboard" { "Back to the dashboard" } }
+                },
+            ),
+            Problem::RateLimited(retry_after) => {
+                let mut response = layout::message_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    html! { p { "This credential has used its request budget for the minute. Try again in " (retry_after) " seconds." } },
+                );
+                if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            Problem::Unavailable => layout::message_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Database unavailable",
+                html! { p { "ztrisk cannot reach its database right now. Try again shortly." } },
+            ),
+            Problem::Internal(detail) => {
+                tracing::error!(error = %detail, "dashboard: internal error");
+                layout::message_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    html! { p { "ztrisk could not show this page. The error is in the server's log." } },
+                )
+            }
+        }
+    }
+}
+
+/// The page for a path that does not exist (or that this credential may not know exists).
+pub fn not_found_page() -> Response {
+    layout::message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        html! {
+            p { "There is nothing here for the credential you signed in with." }
+            p { a href="/dashboard" { "Go to the dashboard" } }
+        },
+    )
+}
