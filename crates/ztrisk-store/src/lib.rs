@@ -534,9 +534,8 @@ pub trait DashboardStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<DashboardSession>, StoreError>;
 
-    /// Deletes the session (sign-out; nothing happens for an unknown one). Moves
-    /// [`Store::generation`], so that a session cached above the store is dropped at once on
-    /// every replica.
+    /// Deletes the session (sign-out; nothing happens for an unknown one). Sessions are read
+    /// on every request and never cached, so every replica sees it gone at once.
     async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
 
     /// Deletes sessions expired by `now`; how many.

@@ -278,8 +278,12 @@ impl<O: Operation> FromRequestParts<AppState> for AccountAccess<O> {
         let account = account_from_path(parts).await?;
         let generation = state.store.generation();
         let principal = match parts.extensions.get::<ActingAs>() {
-            // Authenticated (and charged) when the dashboard resolved its session.
-            Some(ActingAs(principal)) => principal.clone(),
+            // Authenticated when the dashboard resolved its session; each call it makes still
+            // counts against the credential's rate limit, like the same call from a script.
+            Some(ActingAs(principal)) => {
+                charge(state, principal)?;
+                principal.clone()
+            }
             None => authenticate_at(state, &parts.headers, generation).await?,
         };
         if !principal.accounts().contains(&account) {

@@ -12,6 +12,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower::ServiceExt;
+use ztrisk_core::Permission;
 use ztrisk_types::{Envelope, ErrorItem, ResultInfo};
 
 /// Largest API answer the dashboard reads (pages ask for bounded pages).
@@ -109,16 +110,29 @@ impl<'a> Api<'a> {
             Reply::Ok { result, info } => serde_json::from_value(result)
                 .map(|value| (value, info))
                 .map_err(|e| Problem::Internal(format!("decoding {path}: {e}"))),
-            Reply::Refused { status, errors } => Err(refusal(status, &errors)),
+            Reply::Refused { status, errors } => Err(refused(status, &errors, &[])),
         }
     }
 }
 
-/// A refused read as the page to show.
-pub fn refusal(status: StatusCode, errors: &[ErrorItem]) -> Problem {
+/// A refusal as the page to show, for an operation accepting `accepted`: 403 and 404 are
+/// pages of their own, anything else is what the API said (field errors are shown at their
+/// fields by the pages that have them, before this).
+pub fn refused(
+    status: StatusCode,
+    errors: &[ErrorItem],
+    accepted: &'static [Permission],
+) -> Problem {
     match status {
+        StatusCode::FORBIDDEN => Problem::Forbidden(accepted),
         StatusCode::NOT_FOUND => Problem::NotFound,
-        _ => Problem::Internal(format!("the API refused a read: {errors:?}")),
+        _ => Problem::Refused(
+            errors
+                .iter()
+                .map(|e| detail(&e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     }
 }
 

@@ -67,7 +67,9 @@ pub async fn page(
             }
             button type="submit" { "Filter" }
         }
-        @if entries.is_empty() {
+        @if entries.is_empty() && page > 1 {
+            (layout::pagination(page, PER_PAGE, total, |p| format!("{base}?page={p}")))
+        } @else if entries.is_empty() {
             p.empty { @if action.is_some() { "No entries for this action." } @else { "Nothing has been changed yet." } }
         } @else {
             div.table-wrap {

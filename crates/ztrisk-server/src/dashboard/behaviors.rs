@@ -1,12 +1,13 @@
 //! Behaviors: enable, level and settings, one form per behavior, saved with the API's PUT
 //! `/behaviors` so its validation errors are shown at the fields they point to.
 
-use super::api::{Api, FieldErrors, Reply};
+use super::api::{Api, FieldErrors, Reply, refused};
 use super::error::Problem;
 use super::form::Form;
 use super::layout::{self, Nav};
 use super::session::AccountPage;
 use crate::app::AppState;
+use crate::auth::Operation;
 use crate::auth::operations::{ReadBehaviors, WriteBehaviors};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -101,7 +102,7 @@ fn render(
         p.muted { "What ztrisk detects, at which level, and how. Changes apply to events from now on; risk events already recorded keep their level." }
         @if let Some(name) = saved_name { (layout::notice(Some(&format!("Saved “{name}”.")))) }
         @if !writable {
-            p.card { "The credential you signed in with can read behaviors but not change them (that needs " strong { "Zero Trust Write" } ")." }
+            p.card { "The credential you signed in with can read behaviors but not change them (that needs " strong { (layout::permission_names(WriteBehaviors::ACCEPTED)) } ")." }
         }
         @for (id, behavior) in behaviors.iter() {
             @match &failed {
@@ -254,7 +255,7 @@ fn level_select(id: &str, current: &str, messages: &[&str]) -> Markup {
                 aria-invalid=[(!messages.is_empty()).then_some("true")]
                 aria-describedby=[described_by(&input_id, messages)] {
                 @for level in [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High] {
-                    option value=(level.as_str()) selected[current == level.as_str()] { (super::users::level_name(level)) }
+                    option value=(level.as_str()) selected[current == level.as_str()] { (layout::level_name(level)) }
                 }
             }
             (field_errors(&input_id, messages))
@@ -359,11 +360,9 @@ pub async fn save(
         ))
         .into_response()),
         Reply::Refused {
-            status: StatusCode::FORBIDDEN,
-            ..
-        } => Err(Problem::Forbidden(
-            <WriteBehaviors as crate::auth::Operation>::ACCEPTED,
-        )),
+            status: status @ (StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            errors,
+        } => Err(refused(status, &errors, WriteBehaviors::ACCEPTED)),
         Reply::Refused { status, errors } => Ok(render(
             &ctx,
             &behaviors,

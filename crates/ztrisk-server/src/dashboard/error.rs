@@ -22,6 +22,8 @@ pub enum Problem {
     Forbidden(&'static [Permission]),
     /// A form that did not come from this session's own page.
     Csrf,
+    /// An action the API refused as a whole (not at a form's field): what it said.
+    Refused(String),
     RateLimited(u64),
     Unavailable,
     /// Logged with its detail; the person sees a plain apology.
@@ -58,31 +60,27 @@ impl IntoResponse for Problem {
             Problem::SessionEnded => {
                 let mut response = Redirect::to("/dashboard/sign-in").into_response();
                 // Whatever the cookie held is of no use any more.
-                for name in ["ztrisk_session", "__Host-ztrisk_session"] {
-                    let secure = if name.starts_with("__Host-") {
-                        "; Secure"
-                    } else {
-                        ""
-                    };
-                    if let Ok(value) = HeaderValue::from_str(&format!(
-                        "{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-                    )) {
-                        response.headers_mut().append(header::SET_COOKIE, value);
-                    }
+                for cookie in super::session::expired_cookies() {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
                 response
             }
+            Problem::Refused(message) => layout::message_page(
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                html! {
+                    p { "ztrisk refused this: " (message) }
+                    p { a href="/dashboard" { "Back to the dashboard" } }
+                },
+            ),
             Problem::NotFound => not_found_page(),
             Problem::Forbidden(accepted) => layout::message_page(
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 html! {
-                    p { "The credential you signed in with cannot do this. It needs one of these permissions: "
-                        @for (i, p) in accepted.iter().enumerate() {
-                            @if i > 0 { ", " }
-                            strong { (p.name()) }
-                        }
-                        "."
+                    p {
+                        "The credential you signed in with cannot do this."
+                        @if !accepted.is_empty() { " It needs " strong { (layout::permission_names(accepted)) } "." }
                     }
                 },
             ),
@@ -120,6 +118,11 @@ impl IntoResponse for Problem {
             }
         }
     }
+}
+
+/// An id in a dashboard path; anything else is a page that does not exist.
+pub fn id(raw: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(raw).map_err(|_| Problem::NotFound)
 }
 
 /// The page for a path that does not exist (or that this credential may not know exists).

@@ -1,7 +1,7 @@
 //! Integrations (Okta, SSF) and webhooks: what receives changes of risk, whether deliveries
 //! arrive, and the forms to create, activate, deactivate and delete them, all through the API.
 
-use super::api::{Api, FieldErrors, Reply};
+use super::api::{Api, FieldErrors, Reply, refused};
 use super::error::Problem;
 use super::form::Form;
 use super::layout::{self, Nav, short};
@@ -25,7 +25,7 @@ use ztrisk_types::{Delivery, Integration, Webhook};
 /// Deliveries shown per integration or webhook: enough to see whether they arrive.
 const RECENT_DELIVERIES: u32 = 5;
 /// At most this many integrations and webhooks get their deliveries read for one page.
-const MAX_WITH_DELIVERIES: usize = 50;
+const MAX_WITH_DELIVERIES: usize = 20;
 
 /// What the page shows besides the lists.
 #[derive(Default)]
@@ -175,7 +175,8 @@ fn delivery_status(recent: Option<&[Delivery]>, now: chrono::DateTime<Utc>) -> M
                     span class=(format!("status {}", list[0].status)) { (list[0].status) }
                     @if failed > 0 { " · " (failed) " of the last " (list.len()) " not delivered" }
                 }
-                @if let Some(error) = list.iter().find_map(|d| d.last_error.as_deref()) {
+                // The error that matters is the one still standing: the newest delivery's.
+                @if let Some(error) = list.first().filter(|d| d.status != "delivered").and_then(|d| d.last_error.as_deref()) {
                     p.small.error-text { "Last error: " (error) }
                 }
             }
@@ -377,11 +378,8 @@ fn webhook_form(ctx: &AccountPage, failed: Option<&(&str, Form, FieldErrors)>) -
 
 /// A refusal that is a page of its own rather than errors at the form's fields.
 fn refused_as_problem(kind: Kind, status: StatusCode) -> Option<Problem> {
-    match status {
-        StatusCode::FORBIDDEN => Some(Problem::Forbidden(kind.write_permissions())),
-        StatusCode::NOT_FOUND => Some(Problem::NotFound),
-        _ => None,
-    }
+    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+        .then(|| refused(status, &[], kind.write_permissions()))
 }
 
 /// POST `/dashboard/{account_id}/integrations`: creates an integration.
@@ -461,10 +459,6 @@ fn done(ctx: &AccountPage, what: &str) -> Response {
     Redirect::to(&format!("{}?done={what}", ctx.path("integrations"))).into_response()
 }
 
-fn uuid(raw: &str) -> Result<uuid::Uuid, Problem> {
-    uuid::Uuid::parse_str(raw).map_err(|_| Problem::NotFound)
-}
-
 /// What the active and delete forms act on.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -505,7 +499,7 @@ async fn set_active(
     id: &str,
     active: bool,
 ) -> Result<Response, Problem> {
-    let id = uuid(id)?;
+    let id = super::error::id(id)?;
     let api = Api::new(state, ctx);
     let path = format!("{}/{id}", kind.collection());
     let request = match kind {
@@ -528,7 +522,7 @@ async fn delete(
     kind: Kind,
     id: &str,
 ) -> Result<Response, Problem> {
-    let id = uuid(id)?;
+    let id = super::error::id(id)?;
     let path = format!("{}/{id}", kind.collection());
     let reply = Api::new(state, ctx)
         .call(Method::DELETE, &path, None)
@@ -601,7 +595,8 @@ pub async fn delete_webhook(
 fn finish(ctx: &AccountPage, kind: Kind, reply: Reply, what: &str) -> Result<Response, Problem> {
     match reply {
         Reply::Ok { .. } => Ok(done(ctx, &kind.done(what))),
-        Reply::Refused { status, errors } => Err(refused_as_problem(kind, status)
-            .unwrap_or_else(|| Problem::Internal(format!("the API refused: {errors:?}")))),
+        Reply::Refused { status, errors } => {
+            Err(refused(status, &errors, kind.write_permissions()))
+        }
     }
 }

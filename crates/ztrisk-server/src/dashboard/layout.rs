@@ -171,13 +171,29 @@ pub fn csrf(ctx: &AccountPage) -> Markup {
     html! { input type="hidden" name="_csrf" value=(ctx.signed.csrf); }
 }
 
+/// A level's name as the pages write it.
+pub fn level_name(level: RiskLevel) -> &'static str {
+    match level {
+        RiskLevel::High => "High",
+        RiskLevel::Medium => "Medium",
+        RiskLevel::Low => "Low",
+    }
+}
+
+/// "Zero Trust Write" or "Zero Trust Read or Zero Trust Write": what an operation accepts.
+pub fn permission_names(accepted: &[ztrisk_core::Permission]) -> String {
+    accepted
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// A level as a colored badge with its name (color is never the only cue).
 pub fn level_badge(level: Option<RiskLevel>) -> Markup {
     let (class, label) = match level {
-        Some(RiskLevel::High) => ("badge high", "High"),
-        Some(RiskLevel::Medium) => ("badge medium", "Medium"),
-        Some(RiskLevel::Low) => ("badge low", "Low"),
-        None => ("badge none", "Unscored"),
+        Some(level) => (format!("badge {}", level.as_str()), level_name(level)),
+        None => ("badge none".to_owned(), "Unscored"),
     };
     html! { span class=(class) { (label) } }
 }
@@ -194,12 +210,14 @@ pub fn notice(text: Option<&str>) -> Markup {
 /// "1–25 of 1,000" with previous and next links.
 pub fn pagination(page: u32, per_page: u32, total: u64, href: impl Fn(u32) -> String) -> Markup {
     let pages = total.div_ceil(u64::from(per_page)).max(1);
-    let first = u64::from(page - 1) * u64::from(per_page) + 1;
+    let first = u64::from(page.saturating_sub(1)) * u64::from(per_page) + 1;
     let last = (first + u64::from(per_page) - 1).min(total);
     html! {
         nav.pagination aria-label="Pages" {
-            span { @if total == 0 { "0 of 0" } @else { (thousands(first)) "–" (thousands(last)) " of " (thousands(total)) } }
-            @if page > 1 { a href=(href(page - 1)) rel="prev" { "← Previous" } }
+            span { @if first > total { (thousands(total)) " in all" } @else { (thousands(first)) "–" (thousands(last)) " of " (thousands(total)) } }
+            // Past the end (an old link, a shrunk list): a way back to the start.
+            @if u64::from(page) > pages { a href=(href(1)) { "← First page" } }
+            @else if page > 1 { a href=(href(page - 1)) rel="prev" { "← Previous" } }
             @if u64::from(page) < pages { a href=(href(page + 1)) rel="next" { "Next →" } }
         }
     }

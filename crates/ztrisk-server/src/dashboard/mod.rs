@@ -27,9 +27,11 @@ mod users;
 
 use crate::app::AppState;
 use axum::Router;
+use axum::extract::OriginalUri;
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 pub use error::Problem;
 
@@ -41,30 +43,33 @@ pub const ROOT: &str = "/dashboard";
 /// read with, and actions are API calls.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(root))
+        .route("/", any(root))
         .route("/dashboard", get(session::home))
         .route("/dashboard/", get(session::home))
         .route(
             "/dashboard/sign-in",
             get(session::sign_in_page).post(session::sign_in),
         )
-        .route("/dashboard/sign-out", post(session::sign_out))
+        .route(
+            "/dashboard/sign-out",
+            post(session::sign_out).get(form_page),
+        )
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
         .route("/dashboard/assets/icon.svg", get(icon))
         .route("/dashboard/{account_id}/users", get(users::page))
         .route("/dashboard/{account_id}/users/{user_id}", get(user::page))
         .route(
             "/dashboard/{account_id}/users/{user_id}/reset",
-            post(user::reset),
+            post(user::reset).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/users/{user_id}/confirm-compromised",
-            post(user::confirm_compromised),
+            post(user::confirm_compromised).get(form_page),
         )
         .route("/dashboard/{account_id}/behaviors", get(behaviors::page))
         .route(
             "/dashboard/{account_id}/behaviors/{behavior_id}",
-            post(behaviors::save),
+            post(behaviors::save).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/integrations",
@@ -72,23 +77,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/dashboard/{account_id}/integrations/{integration_id}/active",
-            post(integrations::set_integration_active),
+            post(integrations::set_integration_active).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/integrations/{integration_id}/delete",
-            post(integrations::delete_integration),
+            post(integrations::delete_integration).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/webhooks",
-            post(integrations::create_webhook),
+            post(integrations::create_webhook).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/webhooks/{webhook_id}/active",
-            post(integrations::set_webhook_active),
+            post(integrations::set_webhook_active).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/webhooks/{webhook_id}/delete",
-            post(integrations::delete_webhook),
+            post(integrations::delete_webhook).get(form_page),
         )
         .route("/dashboard/{account_id}/audit", get(audit::page))
 }
@@ -103,13 +108,36 @@ pub fn not_found() -> Response {
     error::not_found_page()
 }
 
+/// GET on a form's address (a reload of the page a failed form rendered, the address bar):
+/// the page that form is on, rather than an API error.
+async fn form_page(uri: OriginalUri) -> Redirect {
+    Redirect::to(&page_of_form(uri.0.path()))
+}
+
+/// `/dashboard/{a}/users/{u}/reset` → `/dashboard/{a}/users/{u}`, `.../behaviors/{id}` →
+/// `.../behaviors#behavior-{id}`, integrations' and webhooks' forms → `.../integrations`.
+fn page_of_form(path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["dashboard", account, "users", user, _action] => format!("{ROOT}/{account}/users/{user}"),
+        ["dashboard", account, "behaviors", id] => {
+            format!("{ROOT}/{account}/behaviors#behavior-{id}")
+        }
+        ["dashboard", account, "integrations" | "webhooks", ..] => {
+            format!("{ROOT}/{account}/integrations")
+        }
+        _ => ROOT.to_owned(),
+    }
+}
+
 /// A browser asking for the server's root is sent to the dashboard; an API client gets the
 /// API's usual answer for a path that is not a route.
-async fn root(headers: HeaderMap) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+async fn root(method: Method, headers: HeaderMap) -> Response {
+    let wants_html = method == Method::GET
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
     if wants_html {
         Redirect::to(ROOT).into_response()
     } else {
@@ -146,3 +174,29 @@ async fn icon() -> Response {
 
 /// The version the asset URLs carry, so a new binary's stylesheet is fetched at once.
 pub(crate) const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_address_leads_back_to_its_page() {
+        assert_eq!(
+            page_of_form("/dashboard/a1/users/u1/reset"),
+            "/dashboard/a1/users/u1"
+        );
+        assert_eq!(
+            page_of_form("/dashboard/a1/behaviors/imp_travel"),
+            "/dashboard/a1/behaviors#behavior-imp_travel"
+        );
+        assert_eq!(
+            page_of_form("/dashboard/a1/webhooks"),
+            "/dashboard/a1/integrations"
+        );
+        assert_eq!(
+            page_of_form("/dashboard/a1/integrations/i1/delete"),
+            "/dashboard/a1/integrations"
+        );
+        assert_eq!(page_of_form("/dashboard/sign-out"), "/dashboard");
+    }
+}

@@ -60,18 +60,26 @@ fn set_cookie(state: &AppState, id: &str) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""))
 }
 
-/// Expires the session cookie in the browser (at sign-out).
-fn clear_cookie(state: &AppState) -> HeaderValue {
-    let secure = if secure(state) { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
-        cookie_name(state)
-    ))
-    .unwrap_or(HeaderValue::from_static(""))
+/// Expires the session cookie in the browser, under both names (the server may have been
+/// reached over HTTP and HTTPS).
+pub(super) fn expired_cookies() -> impl Iterator<Item = HeaderValue> {
+    [(COOKIE, ""), (SECURE_COOKIE, "; Secure")]
+        .into_iter()
+        .filter_map(|(name, secure)| {
+            HeaderValue::from_str(&format!(
+                "{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+            ))
+            .ok()
+        })
 }
 
-/// The session id the request's cookie carries, if it is shaped like one.
-fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
+/// Most cookies of our name a request is looked up by: another application on the same host
+/// (cookies are not separated by port) may have set one too, with a narrower path, which
+/// the browser sends first.
+const MAX_CANDIDATES: usize = 3;
+
+/// The session ids the request's cookies carry, those shaped like one.
+fn session_ids(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     let name = cookie_name(state);
     headers
         .get_all(header::COOKIE)
@@ -79,7 +87,7 @@ fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
+        .filter(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
         .filter(|id| {
             id.len() == 43
@@ -87,6 +95,8 @@ fn session_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+        .take(MAX_CANDIDATES)
+        .collect()
 }
 
 /// The form token of a session: derived from its secret id, so it needs no storage and only
@@ -111,25 +121,25 @@ impl Signed {
     /// The signed-in person of a request, if any: `None` without a cookie, for an unknown or
     /// expired session, and when the credential no longer authenticates.
     pub async fn of(state: &AppState, headers: &HeaderMap) -> Result<Option<Signed>, Problem> {
-        let Some(id) = session_id(state, headers) else {
-            return Ok(None);
-        };
-        let id_hash = SecretHash::of(&id);
-        let Some(session) = state.store.session(&id_hash, Utc::now()).await? else {
-            return Ok(None);
-        };
-        match auth::session_principal(state, &session.credential).await {
-            Ok(principal) => Ok(Some(Signed {
-                principal,
-                csrf: csrf_token(&id),
-                id_hash,
-            })),
-            Err(ApiError::RateLimited { retry_after_secs }) => {
-                Err(Problem::RateLimited(retry_after_secs))
-            }
-            Err(ApiError::AuthenticationFailed) => Ok(None),
-            Err(other) => Err(other.into()),
+        for id in session_ids(state, headers) {
+            let id_hash = SecretHash::of(&id);
+            let Some(session) = state.store.session(&id_hash, Utc::now()).await? else {
+                continue;
+            };
+            return match auth::session_principal(state, &session.credential).await {
+                Ok(principal) => Ok(Some(Signed {
+                    principal,
+                    csrf: csrf_token(&id),
+                    id_hash,
+                })),
+                Err(ApiError::RateLimited { retry_after_secs }) => {
+                    Err(Problem::RateLimited(retry_after_secs))
+                }
+                Err(ApiError::AuthenticationFailed) => Ok(None),
+                Err(other) => Err(other.into()),
+            };
         }
+        Ok(None)
     }
 
     /// Parses a submitted form after checking it came from this session's own page.
@@ -174,7 +184,7 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         match Signed::of(state, &parts.headers).await? {
             Some(signed) => Ok(signed),
-            None if session_id(state, &parts.headers).is_some() => Err(Problem::SessionEnded),
+            None if !session_ids(state, &parts.headers).is_empty() => Err(Problem::SessionEnded),
             None => Err(Problem::SignIn),
         }
     }
@@ -231,9 +241,12 @@ impl FromRequestParts<AppState> for AccountPage {
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
     match Signed::of(&state, &headers).await? {
         Some(signed) => Ok(match signed.principal.account_ids().first() {
-            Some(account) => {
-                Redirect::to(&format!("{}/{account}/users", super::ROOT)).into_response()
-            }
+            Some(account) => Redirect::to(&format!(
+                "{}/{account}/{}",
+                super::ROOT,
+                first_section(&signed.principal, *account)
+            ))
+            .into_response(),
             None => layout::message_page(
                 StatusCode::OK,
                 "No account",
@@ -242,6 +255,26 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         }),
         None => Ok(sign_in_form(StatusCode::OK, None)),
     }
+}
+
+/// The first page of an account the credential may read (users need PII Read, which a
+/// read-only or write-only token may lack).
+fn first_section(principal: &Principal, account: AccountId) -> &'static str {
+    use crate::auth::Operation;
+    use crate::auth::operations::{
+        ReadAudit, ReadBehaviors, ReadIntegrations, ReadRisk, ReadWebhooks,
+    };
+    let sections: [(&[ztrisk_core::Permission], &str); 5] = [
+        (ReadRisk::ACCEPTED, "users"),
+        (ReadBehaviors::ACCEPTED, "behaviors"),
+        (ReadIntegrations::ACCEPTED, "integrations"),
+        (ReadWebhooks::ACCEPTED, "integrations"),
+        (ReadAudit::ACCEPTED, "audit"),
+    ];
+    sections
+        .iter()
+        .find(|(accepted, _)| principal.may(account, accepted))
+        .map_or("users", |(_, page)| page)
 }
 
 /// GET `/dashboard/sign-in`.
@@ -333,8 +366,12 @@ pub async fn sign_in(
         ));
     };
     let now = Utc::now();
-    // Sessions that ran out are of no use to anyone: each sign-in sweeps them.
+    // Sessions that ran out are of no use to anyone: each sign-in sweeps them. A session the
+    // browser still holds is replaced, not left behind.
     state.store.prune_sessions(now).await?;
+    for old in session_ids(&state, &headers) {
+        state.store.delete_session(&SecretHash::of(&old)).await?;
+    }
     let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     state
         .store
@@ -362,9 +399,9 @@ pub async fn sign_out(
     signed.form(&headers, &body)?;
     state.store.delete_session(&signed.id_hash).await?;
     let mut response = Redirect::to("/dashboard/sign-in").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie(&state));
+    for cookie in expired_cookies() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(response)
 }
 

@@ -1,7 +1,7 @@
 //! One user: their level, last reset, and the timeline of risk events with readable evidence;
 //! Reset and Confirm compromised, each behind a confirmation.
 
-use super::api::{Api, Reply};
+use super::api::{Api, Reply, refused};
 use super::error::Problem;
 use super::evidence;
 use super::layout::{self, Nav, level_badge, thousands};
@@ -9,6 +9,7 @@ use super::session::AccountPage;
 use super::time::{absolute, time};
 use super::users::display_name;
 use crate::app::AppState;
+use crate::auth::Operation;
 use crate::auth::operations::{ConfirmCompromised, ReadRisk, ResetUser};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -19,12 +20,13 @@ use maud::{Markup, html};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
+use ztrisk_core::Permission;
 use ztrisk_store::model::{Paging, RiskEventRecord, UserEventsQuery};
 use ztrisk_types::{Direction, RiskEventOrder};
 
 const PER_PAGE: u32 = 50;
 /// As the API allows (spec 6.2).
-const MAX_REASON_CHARS: usize = 1000;
+use crate::routes::users::MAX_REASON_CHARS;
 
 /// What the page shows besides the user.
 #[derive(Default)]
@@ -63,10 +65,6 @@ impl View {
     }
 }
 
-fn user_id(raw: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::NotFound)
-}
-
 /// GET `/dashboard/{account_id}/users/{user_id}`.
 pub async fn page(
     State(state): State<AppState>,
@@ -74,11 +72,10 @@ pub async fn page(
     Path((_, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    ctx.require::<ReadRisk>()?;
     render(
         &state,
         &ctx,
-        user_id(&id)?,
+        super::error::id(&id)?,
         View::parse(raw.as_deref()),
         StatusCode::OK,
     )
@@ -92,6 +89,9 @@ async fn render(
     view: View,
     status: StatusCode,
 ) -> Result<Response, Problem> {
+    // The user's data is personal: only for credentials that may read it, whatever brought
+    // the page here (an action's refusal too).
+    ctx.require::<ReadRisk>()?;
     let query = UserEventsQuery {
         paging: Some(Paging {
             page: view.page,
@@ -125,7 +125,9 @@ async fn render(
         }
         (actions(ctx, &base, &view))
         h2 { "Timeline" }
-        @if user.events.items.is_empty() {
+        @if user.events.items.is_empty() && view.page > 1 {
+            (layout::pagination(view.page, PER_PAGE, user.events.total_count, |p| format!("{base}?page={p}")))
+        } @else if user.events.items.is_empty() {
             p.empty { "No risk events since the last reset." }
         } @else {
             ol.timeline {
@@ -224,8 +226,8 @@ pub async fn reset(
     body: Bytes,
 ) -> Result<Response, Problem> {
     ctx.signed.form(&headers, &body)?;
-    let id = user_id(&id)?;
-    act(&state, &ctx, id, "reset", None, "reset").await
+    let id = super::error::id(&id)?;
+    act(&state, &ctx, id, Action::Reset, None).await
 }
 
 /// POST `/dashboard/{account_id}/users/{user_id}/confirm-compromised`.
@@ -237,20 +239,33 @@ pub async fn confirm_compromised(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let form = ctx.signed.form(&headers, &body)?;
-    let id = user_id(&id)?;
+    let id = super::error::id(&id)?;
     let body = match form.text("reason") {
         Some(reason) => json!({ "reason": reason }),
         None => json!({}),
     };
-    act(
-        &state,
-        &ctx,
-        id,
-        "confirm_compromised",
-        Some(body),
-        "compromised",
-    )
-    .await
+    act(&state, &ctx, id, Action::ConfirmCompromised, Some(body)).await
+}
+
+/// What a user's page can do to them.
+#[derive(Clone, Copy)]
+enum Action {
+    Reset,
+    ConfirmCompromised,
+}
+
+impl Action {
+    /// Its API path under the user, its permissions, and its `confirm`/`done` key.
+    fn api(self) -> (&'static str, &'static [Permission], &'static str) {
+        match self {
+            Action::Reset => ("reset", ResetUser::ACCEPTED, "reset"),
+            Action::ConfirmCompromised => (
+                "confirm_compromised",
+                ConfirmCompromised::ACCEPTED,
+                "compromised",
+            ),
+        }
+    }
 }
 
 /// Performs the action through the API; back to the user's page with what happened.
@@ -258,43 +273,30 @@ async fn act(
     state: &AppState,
     ctx: &AccountPage,
     id: Uuid,
-    action: &str,
+    action: Action,
     body: Option<serde_json::Value>,
-    done: &str,
 ) -> Result<Response, Problem> {
+    let (path, accepted, key) = action.api();
     let api = Api::new(state, ctx);
     match api
-        .call(Method::POST, &format!("{id}/{action}"), body.as_ref())
+        .call(Method::POST, &format!("{id}/{path}"), body.as_ref())
         .await?
     {
         Reply::Ok { .. } => {
-            Ok(Redirect::to(&format!("{}/{id}?done={done}", ctx.path("users"))).into_response())
+            Ok(Redirect::to(&format!("{}/{id}?done={key}", ctx.path("users"))).into_response())
         }
-        Reply::Refused {
-            status: StatusCode::NOT_FOUND,
-            ..
-        } => Err(Problem::NotFound),
-        Reply::Refused {
-            status: StatusCode::FORBIDDEN,
-            ..
-        } => Err(Problem::Forbidden(match action {
-            "reset" => <ResetUser as crate::auth::Operation>::ACCEPTED,
-            _ => <ConfirmCompromised as crate::auth::Operation>::ACCEPTED,
-        })),
-        Reply::Refused { status, errors } => {
-            let view = View {
-                page: 1,
-                confirm: Some(done.to_owned()),
-                done: None,
-                error: Some(
-                    errors
-                        .iter()
-                        .map(|e| e.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-            };
-            render(state, ctx, id, view, status).await
-        }
+        Reply::Refused { status, errors } => match refused(status, &errors, accepted) {
+            // Said on the page, with the confirmation to try again.
+            Problem::Refused(message) => {
+                let view = View {
+                    page: 1,
+                    confirm: Some(key.to_owned()),
+                    done: None,
+                    error: Some(message),
+                };
+                render(state, ctx, id, view, status).await
+            }
+            problem => Err(problem),
+        },
     }
 }

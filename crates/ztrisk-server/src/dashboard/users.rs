@@ -3,10 +3,11 @@
 
 use super::chart;
 use super::error::Problem;
-use super::layout::{self, Nav, level_badge, thousands};
+use super::layout::{self, Nav, level_badge, level_name, thousands};
 use super::session::AccountPage;
 use super::time::time;
 use crate::app::AppState;
+use crate::auth::Operation;
 use crate::auth::operations::ReadRisk;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -164,7 +165,9 @@ pub async fn page(
                 button type="submit" { "Filter" }
                 @if filtered { a href=(base) { "Clear" } }
             }
-            @if users.items.is_empty() {
+            @if users.items.is_empty() && view.page > 1 {
+                (layout::pagination(view.page, PER_PAGE, users.total_count, |page| View { page, ..view.clone() }.href(&base)))
+            } @else if users.items.is_empty() {
                 p.empty role="status" { "No scored user matches these filters." }
             } @else {
                 div.table-wrap {
@@ -206,14 +209,6 @@ pub async fn page(
     ))
 }
 
-pub fn level_name(level: RiskLevel) -> &'static str {
-    match level {
-        RiskLevel::High => "High",
-        RiskLevel::Medium => "Medium",
-        RiskLevel::Low => "Low",
-    }
-}
-
 /// The name a person goes by, or their email when ztrisk has no name.
 pub fn display_name<'a>(name: &'a str, email: &'a str) -> &'a str {
     if name.trim().is_empty() { email } else { name }
@@ -253,7 +248,7 @@ fn no_permission(ctx: &AccountPage) -> Response {
     let main = html! {
         h1 { "Users at risk" }
         section.card {
-            p { "The credential you signed in with cannot read users' risk: that needs the " strong { "Zero Trust PII Read" } " permission." }
+            p { "The credential you signed in with cannot read users' risk: that needs " strong { (layout::permission_names(ReadRisk::ACCEPTED)) } "." }
         }
     };
     layout::page(ctx, StatusCode::OK, "Users at risk", Nav::Users, main)

@@ -119,7 +119,7 @@ async fn reset(
 }
 
 /// The longest reason kept, in characters.
-const MAX_REASON_CHARS: usize = 1024;
+pub(crate) const MAX_REASON_CHARS: usize = 1024;
 
 /// Spec 6.2: an administrator confirms the user compromised (`{"reason"?}`, or no body). The
 /// evidence names who did it and why; the user is `high` until the next reset.

@@ -509,10 +509,54 @@ async fn a_read_only_credential_sees_no_controls_and_cannot_forge_them() {
     assert!(!page.contains("Audit log"));
     let (status, _) = session.get(&format!("{base}/users/{ana}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // It starts where it can read.
+    let response = session
+        .http
+        .get(format!("{}/dashboard", server.base_url))
+        .header(COOKIE, &session.cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(location(&response), format!("{base}/behaviors"));
     // Another account's pages do not exist for it.
     let other = server.create_account("other").await;
     let (status, _) = session.get(&format!("/dashboard/{other}/users")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_refused_action_shows_no_user_data_to_a_credential_that_may_not_read_it() {
+    let server = TestServer::start().await;
+    let ana = plant_traveller(&server).await;
+    let (token, _) = server
+        .token(&[server.account], &[Permission::ZeroTrustWrite], None)
+        .await;
+    let session = sign_in(&server, &token).await;
+    let path = format!("/dashboard/{}/users/{ana}", server.account);
+    // The API refuses the reason (too long); the page that says so must not be the user's.
+    let reason = "x".repeat(2000);
+    let response = session
+        .post(
+            &format!("{path}/confirm-compromised"),
+            &[("reason", reason.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page = response.text().await.unwrap_or_default();
+    assert!(
+        !page.contains("ana@example.com") && !page.contains("Impossible Travel"),
+        "{page}"
+    );
+    assert_eq!(user(&server, &ana).await["risk_level"], "high");
+    // A reload of a form's address leads to its page, not to an API error.
+    let response = session
+        .http
+        .get(format!("{}{path}/reset", server.base_url))
+        .header(COOKIE, &session.cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(location(&response), path);
 }
 
 #[tokio::test]
