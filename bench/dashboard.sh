@@ -7,7 +7,7 @@
 # same run. Reported as medians, p95s and ratios to the baseline's median.
 #
 # Environment (all optional):
-#   USERS=1000000       scored users in the account
+#   USERS=1000000       scored users in the account (at least 2,500: page 100 is measured)
 #   SPREAD=1            spread them over the three levels and three days of the last 30 (a third
 #                       each: see below); 0: one load, every user high, all events yesterday
 #   N=200               measured requests per target (after WARMUP rounds of one request each)
