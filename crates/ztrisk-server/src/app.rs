@@ -154,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::discovery::routes(routes::Api::default()).into_router())
         .merge(routes::ssf::routes(routes::Api::default()).into_router())
         .merge(routes::docs::routes(routes::Api::default()).into_router())
-        .merge(crate::dashboard::routes())
+        .merge(crate::dashboard::routes(&state.config))
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.config.clone(),

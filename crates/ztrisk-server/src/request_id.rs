@@ -26,7 +26,11 @@ pub async fn layer(request: Request, next: Next) -> Response {
         response.extensions_mut().remove::<InternalErrorDetail>()
     {
         tracing::error!(request_id = %id, %method, %path, error = %detail, "internal error");
-        response = internal_error(&id);
+        // A dashboard page already says it failed, without the detail; API clients get the
+        // envelope with the id.
+        if !is_html(&response) {
+            response = internal_error(&id);
+        }
     } else if !is_json(&response) && !is_html(&response) {
         response = envelope_for_bare(response, path, &id);
     }

@@ -75,6 +75,11 @@ impl<'a> Api<'a> {
             .await
             .map_err(|e| Problem::Internal(e.to_string()))?;
         let status = response.status();
+        // The API's own failure, as it would have been logged (this router has no request-id
+        // layer of its own: the dashboard's request carries it).
+        if let Some(crate::error::InternalErrorDetail(detail)) = response.extensions().get() {
+            return Err(Problem::Internal(detail.clone()));
+        }
         let bytes = axum::body::to_bytes(response.into_body(), MAX_BODY)
             .await
             .map_err(|e| Problem::Internal(e.to_string()))?;

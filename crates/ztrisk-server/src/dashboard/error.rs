@@ -109,12 +109,16 @@ impl IntoResponse for Problem {
                 html! { p { "ztrisk cannot reach its database right now. Try again shortly." } },
             ),
             Problem::Internal(detail) => {
-                tracing::error!(error = %detail, "dashboard: internal error");
-                layout::message_page(
+                let mut response = layout::message_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
-                    html! { p { "ztrisk could not show this page. The error is in the server's log." } },
-                )
+                    html! { p { "ztrisk could not show this page. The server's log has the error, under the request id this response carries in its X-Request-Id header." } },
+                );
+                // Logged with the request id by the request-id layer, which keeps this page.
+                response
+                    .extensions_mut()
+                    .insert(crate::error::InternalErrorDetail(detail));
+                response
             }
         }
     }

@@ -25,7 +25,7 @@ mod time;
 mod user;
 mod users;
 
-use crate::app::AppState;
+use crate::app::{AppState, ServerConfig};
 use axum::Router;
 use axum::extract::OriginalUri;
 use axum::http::Method;
@@ -41,7 +41,26 @@ pub const ROOT: &str = "/dashboard";
 /// Every page and action of the dashboard. Which of them a credential may use is decided by
 /// the API's permissions table ([`crate::auth::operations`]): pages check the operation they
 /// read with, and actions are API calls.
-pub fn routes() -> Router<AppState> {
+pub fn routes(config: &ServerConfig) -> Router<AppState> {
+    let router = pages();
+    if config.public_url.starts_with("https://") {
+        // Reached over HTTPS: browsers are told to come back only that way (a year, the
+        // usual), so a session cookie is never offered to a downgraded connection.
+        router.layer(axum::middleware::map_response(
+            |mut response: Response| async move {
+                response.headers_mut().insert(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    HeaderValue::from_static("max-age=31536000"),
+                );
+                response
+            },
+        ))
+    } else {
+        router
+    }
+}
+
+fn pages() -> Router<AppState> {
     Router::new()
         .route("/", any(root))
         .route("/dashboard", get(session::home))
