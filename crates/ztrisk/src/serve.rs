@@ -1,6 +1,7 @@
 use crate::cli::{LogFormat, ServeArgs, SyncMode};
 use crate::database::Database;
 use anyhow::Context;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -72,9 +73,11 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         reload_on_hangup(tls.clone())?;
         tracing::info!(cert = %tls.cert_path().display(), key = %tls.key_path().display(), "serving HTTPS; SIGHUP reloads the certificate and key");
     }
-    println!("ztrisk listening on {scheme}://{addr}");
-    println!(
-        "dashboard: {scheme}://{}/dashboard",
+    // One write, and a closed standard output is no reason to stop serving (a supervisor or
+    // a test may stop reading once it has the address).
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "ztrisk listening on {scheme}://{addr}\ndashboard: {scheme}://{}/dashboard",
         loopback_if_unspecified(addr)
     );
     serve_with(listener, app, &limits, tls, shutdown_signal()).await?;
