@@ -5,14 +5,13 @@ use super::api::{Api, FieldErrors, Reply, refused};
 use super::error::Problem;
 use super::form::Form;
 use super::layout::{self, Nav};
-use super::session::AccountPage;
+use super::session::{AccountPage, Posted};
 use crate::app::AppState;
 use crate::auth::Operation;
 use crate::auth::operations::{ReadBehaviors, WriteBehaviors};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::Bytes;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -335,12 +334,9 @@ fn submitted(form: &Form, stored: &Behavior) -> Shown {
 /// POST `/dashboard/{account_id}/behaviors/{behavior_id}`.
 pub async fn save(
     State(state): State<AppState>,
-    ctx: AccountPage,
     Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { ctx, form }: Posted,
 ) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
     ctx.require::<WriteBehaviors>()?;
     let api = Api::new(&state, &ctx);
     let behaviors = read(&api).await?;
@@ -376,6 +372,7 @@ pub async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn a_form_becomes_the_behavior_it_describes() {

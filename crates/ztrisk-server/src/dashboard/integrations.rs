@@ -5,17 +5,16 @@ use super::api::{Api, FieldErrors, Reply, refused};
 use super::error::Problem;
 use super::form::Form;
 use super::layout::{self, Nav, short};
-use super::session::AccountPage;
+use super::session::{AccountPage, Posted};
 use super::time::time;
 use crate::app::AppState;
 use crate::auth::Operation;
 use crate::auth::operations::{
     ReadDeliveries, ReadIntegrations, ReadWebhooks, WriteIntegrations, WriteWebhooks,
 };
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{MatchedPath, Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::Bytes;
 use chrono::Utc;
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -385,11 +384,8 @@ fn refused_as_problem(kind: Kind, status: StatusCode) -> Option<Problem> {
 /// POST `/dashboard/{account_id}/integrations`: creates an integration.
 pub async fn create_integration(
     State(state): State<AppState>,
-    ctx: AccountPage,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { ctx, form }: Posted,
 ) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
     let mut request = json!({
         "integration_type": form.get("integration_type").unwrap_or_default(),
         "tenant_url": form.get("tenant_url").unwrap_or_default().trim(),
@@ -418,11 +414,8 @@ pub async fn create_integration(
 /// POST `/dashboard/{account_id}/webhooks`: creates a webhook and shows its secret once.
 pub async fn create_webhook(
     State(state): State<AppState>,
-    ctx: AccountPage,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { ctx, form }: Posted,
 ) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
     let request = json!({
         "url": form.get("url").unwrap_or_default().trim(),
         "format": form.get("format").unwrap_or("standard"),
@@ -490,17 +483,30 @@ impl Kind {
     }
 }
 
-/// Activates or deactivates: the API's PUT overwrites every field, so the current ones are
-/// read first and sent back with `active` changed.
-async fn set_active(
-    state: &AppState,
-    ctx: &AccountPage,
-    kind: Kind,
-    id: &str,
-    active: bool,
+impl Kind {
+    /// Which collection a route serves: the same handlers act on integrations and webhooks.
+    fn of(route: &MatchedPath) -> Self {
+        if route.as_str().contains("/webhooks/") {
+            Kind::Webhook
+        } else {
+            Kind::Integration
+        }
+    }
+}
+
+/// POST `.../integrations/{id}/active` and `.../webhooks/{id}/active` (`active=true|false`).
+/// The API's PUT overwrites every field, so the current ones are read first and sent back
+/// with `active` changed.
+pub async fn set_active(
+    State(state): State<AppState>,
+    route: MatchedPath,
+    Path((_, id)): Path<(String, String)>,
+    Posted { ctx, form }: Posted,
 ) -> Result<Response, Problem> {
-    let id = super::error::id(id)?;
-    let api = Api::new(state, ctx);
+    let kind = Kind::of(&route);
+    let active = form.get("active") == Some("true");
+    let id = super::error::id(&id)?;
+    let api = Api::new(&state, &ctx);
     let path = format!("{}/{id}", kind.collection());
     let request = match kind {
         Kind::Integration => {
@@ -513,83 +519,23 @@ async fn set_active(
         }
     };
     let reply = api.call(Method::PUT, &path, Some(&request)).await?;
-    finish(ctx, kind, reply, "updated")
+    finish(&ctx, kind, reply, "updated")
 }
 
-async fn delete(
-    state: &AppState,
-    ctx: &AccountPage,
-    kind: Kind,
-    id: &str,
+/// POST `.../integrations/{id}/delete` and `.../webhooks/{id}/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    route: MatchedPath,
+    Path((_, id)): Path<(String, String)>,
+    Posted { ctx, .. }: Posted,
 ) -> Result<Response, Problem> {
-    let id = super::error::id(id)?;
+    let kind = Kind::of(&route);
+    let id = super::error::id(&id)?;
     let path = format!("{}/{id}", kind.collection());
-    let reply = Api::new(state, ctx)
+    let reply = Api::new(&state, &ctx)
         .call(Method::DELETE, &path, None)
         .await?;
-    finish(ctx, kind, reply, "deleted")
-}
-
-/// POST `.../integrations/{id}/active` (`active=true|false`).
-pub async fn set_integration_active(
-    State(state): State<AppState>,
-    ctx: AccountPage,
-    Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
-    set_active(
-        &state,
-        &ctx,
-        Kind::Integration,
-        &id,
-        form.get("active") == Some("true"),
-    )
-    .await
-}
-
-/// POST `.../integrations/{id}/delete`.
-pub async fn delete_integration(
-    State(state): State<AppState>,
-    ctx: AccountPage,
-    Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    ctx.signed.form(&headers, &body)?;
-    delete(&state, &ctx, Kind::Integration, &id).await
-}
-
-/// POST `.../webhooks/{id}/active` (`active=true|false`).
-pub async fn set_webhook_active(
-    State(state): State<AppState>,
-    ctx: AccountPage,
-    Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
-    set_active(
-        &state,
-        &ctx,
-        Kind::Webhook,
-        &id,
-        form.get("active") == Some("true"),
-    )
-    .await
-}
-
-/// POST `.../webhooks/{id}/delete`.
-pub async fn delete_webhook(
-    State(state): State<AppState>,
-    ctx: AccountPage,
-    Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    ctx.signed.form(&headers, &body)?;
-    delete(&state, &ctx, Kind::Webhook, &id).await
+    finish(&ctx, kind, reply, "deleted")
 }
 
 fn finish(ctx: &AccountPage, kind: Kind, reply: Reply, what: &str) -> Result<Response, Problem> {

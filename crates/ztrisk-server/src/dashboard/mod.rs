@@ -96,11 +96,11 @@ fn pages() -> Router<AppState> {
         )
         .route(
             "/dashboard/{account_id}/integrations/{integration_id}/active",
-            post(integrations::set_integration_active).get(form_page),
+            post(integrations::set_active).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/integrations/{integration_id}/delete",
-            post(integrations::delete_integration).get(form_page),
+            post(integrations::delete).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/webhooks",
@@ -108,11 +108,11 @@ fn pages() -> Router<AppState> {
         )
         .route(
             "/dashboard/{account_id}/webhooks/{webhook_id}/active",
-            post(integrations::set_webhook_active).get(form_page),
+            post(integrations::set_active).get(form_page),
         )
         .route(
             "/dashboard/{account_id}/webhooks/{webhook_id}/delete",
-            post(integrations::delete_webhook).get(form_page),
+            post(integrations::delete).get(form_page),
         )
         .route("/dashboard/{account_id}/audit", get(audit::page))
 }

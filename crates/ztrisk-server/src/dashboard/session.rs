@@ -17,7 +17,7 @@ use super::layout;
 use crate::app::AppState;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -234,6 +234,30 @@ impl FromRequestParts<AppState> for AccountPage {
             return Err(Problem::NotFound);
         }
         Ok(Self { signed, account })
+    }
+}
+
+/// A form posted from one of the session's own account pages: the page's account and the
+/// form, once its origin and token are checked. Every account action takes one, so none can
+/// act on a form that did not come from the session's own page.
+pub struct Posted {
+    pub ctx: AccountPage,
+    pub form: Form,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Problem> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = AccountPage::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        // Within the server's body limit, like any request body.
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| Problem::Refused("the form could not be read (too large?)".into()))?;
+        let form = ctx.signed.form(&headers, &body)?;
+        Ok(Self { ctx, form })
     }
 }
 

@@ -5,16 +5,15 @@ use super::api::{Api, Reply, refused};
 use super::error::Problem;
 use super::evidence;
 use super::layout::{self, Nav, level_badge, thousands};
-use super::session::AccountPage;
+use super::session::{AccountPage, Posted};
 use super::time::{absolute, time};
 use super::users::display_name;
 use crate::app::AppState;
 use crate::auth::Operation;
 use crate::auth::operations::{ConfirmCompromised, ReadRisk, ResetUser};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde_json::json;
@@ -220,12 +219,9 @@ fn timeline_entry(event: &RiskEventRecord, now: DateTime<Utc>) -> Markup {
 /// POST `/dashboard/{account_id}/users/{user_id}/reset`.
 pub async fn reset(
     State(state): State<AppState>,
-    ctx: AccountPage,
     Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { ctx, .. }: Posted,
 ) -> Result<Response, Problem> {
-    ctx.signed.form(&headers, &body)?;
     let id = super::error::id(&id)?;
     act(&state, &ctx, id, Action::Reset, None).await
 }
@@ -233,12 +229,9 @@ pub async fn reset(
 /// POST `/dashboard/{account_id}/users/{user_id}/confirm-compromised`.
 pub async fn confirm_compromised(
     State(state): State<AppState>,
-    ctx: AccountPage,
     Path((_, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { ctx, form }: Posted,
 ) -> Result<Response, Problem> {
-    let form = ctx.signed.form(&headers, &body)?;
     let id = super::error::id(&id)?;
     let body = match form.text("reason") {
         Some(reason) => json!({ "reason": reason }),

@@ -685,6 +685,19 @@ async fn integrations_and_webhooks_are_managed_from_the_page() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let response = session
+        .post(
+            &format!("{base}/webhooks/{hook}/active"),
+            &[("active", "false")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, hooks) = server.admin_call(Method::GET, "/webhooks", None).await;
+    assert_eq!(hooks["result"][0]["active"], false);
+    assert_eq!(
+        hooks["result"][0]["min_level"], "medium",
+        "the rest is kept"
+    );
     for (path, kind) in [
         (format!("{base}/webhooks/{hook}/delete"), "/webhooks"),
         (format!("{base}/integrations/{id}/delete"), "/integrations"),
